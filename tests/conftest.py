@@ -1,0 +1,32 @@
+"""Fixtures shared by all tests: real redis-server processes on free ports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from crdtredis.embedded import RedisServer
+
+ServerFactory = Callable[..., RedisServer]
+
+
+@pytest.fixture
+def redis_servers() -> Iterator[ServerFactory]:
+    """Start real redis-server processes on demand; all are stopped after the test."""
+    started: list[RedisServer] = []
+
+    def start(**kwargs: object) -> RedisServer:
+        server = RedisServer(**kwargs).start()  # type: ignore[arg-type]
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def redis_server(redis_servers: ServerFactory) -> RedisServer:
+    """One real redis-server for this test alone."""
+    return redis_servers()

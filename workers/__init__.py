@@ -1,0 +1,1 @@
+"""RQ entry points for crdtredis: thin shells over :mod:`crdtredis`."""
