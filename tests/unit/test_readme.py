@@ -1,0 +1,19 @@
+"""The README's pure-core examples run as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def python_blocks(marker: str) -> list[str]:
+    """Python code blocks of the README whose first line contains ``marker``."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    return [b for b in blocks if marker in b.splitlines()[0]]
+
+
+def test_the_core_example_runs() -> None:
+    (block,) = python_blocks("from crdtredis.crdt import")
+    exec(compile(block, str(README), "exec"), {})
