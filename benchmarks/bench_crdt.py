@@ -50,10 +50,10 @@ def pncounter_cases(replicas: int = 1_000) -> list[tuple[str, tuple[float, float
     a, b = PNCounter("a"), PNCounter("b")
     seed_a, seed_b = SeedPosNegCounter(replicas), SeedPosNegCounter(replicas)
     for i in range(replicas):
-        for ours, seed in ((a, seed_a), (b, seed_b)):
+        for crdt, seed_crdt in ((a, seed_a), (b, seed_b)):
             p, n = rng.randint(0, 10**6), rng.randint(0, 10**6)
-            ours.p.slots[f"r{i}"], ours.n.slots[f"r{i}"] = p, n
-            seed.pos.p[i], seed.neg.p[i] = p, n
+            crdt.p.slots[f"r{i}"], crdt.n.slots[f"r{i}"] = p, n
+            seed_crdt.pos.p[i], seed_crdt.neg.p[i] = p, n
 
     def ours() -> Callable[[], object]:
         target = PNCounter.from_dict(a.to_dict(), "a")
