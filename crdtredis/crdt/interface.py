@@ -8,6 +8,7 @@ types in :mod:`crdtredis.store` are defined to behave exactly like these.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Protocol, Self, TypeVar
 
 #: Largest value a single replica slot may hold. Redis stores slots as signed
@@ -17,6 +18,11 @@ SLOT_MAX = 2**63 - 1
 
 #: Longest replica id accepted. Replica ids are stored in every slot field.
 REPLICA_ID_MAX_LEN = 200
+
+#: Letters, digits and ``._:-``, starting with a letter or digit. The Redis
+#: layer relies on this: a leading ``-`` marks a decrement slot, and ``,`` and
+#: ``@`` separate tags, so none of them can be part of an id.
+REPLICA_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
 
 StateDict = dict[str, Any]
 
@@ -55,8 +61,8 @@ class CRDT(Protocol):
 def check_replica_id(replica: object) -> str:
     """Return ``replica`` if it is a usable replica id, else raise ``ValueError``.
 
-    Replica ids name slots and tags in stored state, so they must be non-empty
-    printable strings of bounded length.
+    Replica ids name slots and tags in stored state, so they are short words
+    of letters, digits and ``._:-`` that start with a letter or digit.
     """
     if not isinstance(replica, str):
         raise ValueError(f"replica id must be a string, got {type(replica).__name__}")
@@ -64,8 +70,11 @@ def check_replica_id(replica: object) -> str:
         raise ValueError("replica id must not be empty")
     if len(replica) > REPLICA_ID_MAX_LEN:
         raise ValueError(f"replica id is longer than {REPLICA_ID_MAX_LEN} characters")
-    if not replica.isprintable() or any(c.isspace() for c in replica):
-        raise ValueError(f"replica id {replica!r} contains whitespace or control characters")
+    if not REPLICA_ID_PATTERN.fullmatch(replica):
+        raise ValueError(
+            f"replica id {replica!r} must be letters, digits and '._:-', "
+            "starting with a letter or digit"
+        )
     return replica
 
 

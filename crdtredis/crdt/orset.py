@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Self
 
 from crdtredis.crdt.gset import check_element
@@ -11,6 +11,7 @@ from crdtredis.crdt.schema import expect_list, expect_state, expect_str, expect_
 
 #: A tag names one add: the replica that made it and that replica's add number.
 Tag = tuple[str, int]
+TagsByElement = dict[str, set[Tag]]
 
 
 class ORSet:
@@ -18,8 +19,9 @@ class ORSet:
 
     Every ``add`` creates a fresh tag; ``remove`` tombstones only the tags it
     has observed. An add concurrent with a remove therefore survives it, and an
-    element removed earlier can be re-added. Tombstones are kept forever, so
-    ``tombstones()`` grows with the number of removed adds.
+    element removed earlier can be re-added. Tombstones are kept per element,
+    forever, so ``tombstones()`` grows with the number of removed adds; keeping
+    them beside their element lets the Redis layer merge one element at a time.
     """
 
     type_name = "orset"
@@ -28,19 +30,19 @@ class ORSet:
     def __init__(
         self,
         replica: str,
-        entries: dict[str, set[Tag]] | None = None,
-        removed: set[Tag] | None = None,
+        entries: TagsByElement | None = None,
+        removed: TagsByElement | None = None,
     ) -> None:
         self._replica = check_replica_id(replica)
-        self.entries: dict[str, set[Tag]] = {e: set(t) for e, t in (entries or {}).items() if t}
-        self.removed: set[Tag] = set(removed or ())
+        self.entries: TagsByElement = {e: set(t) for e, t in (entries or {}).items() if t}
+        self.removed: TagsByElement = {e: set(t) for e, t in (removed or {}).items() if t}
         self._seq = 0
-        self._observe(t for tags in self.entries.values() for t in tags)
+        self._observe(self.entries)
         self._observe(self.removed)
 
-    def _observe(self, tags: Iterable[Tag]) -> None:
+    def _observe(self, tags_by_element: TagsByElement) -> None:
         """Keep this replica's add number past every tag of its own it has seen."""
-        own = [n for r, n in tags if r == self._replica]
+        own = [n for tags in tags_by_element.values() for r, n in tags if r == self._replica]
         if own:
             self._seq = max(self._seq, *own)
 
@@ -65,13 +67,13 @@ class ORSet:
         tags = self.entries.pop(element, None)
         if tags is None:
             raise KeyError(f"{element!r} is not a member of this set")
-        self.removed |= tags
+        self.removed.setdefault(element, set()).update(tags)
 
     def members(self) -> set[str]:
         return set(self.entries)
 
     def tombstones(self) -> int:
-        return len(self.removed)
+        return sum(len(tags) for tags in self.removed.values())
 
     def __contains__(self, element: object) -> bool:
         return element in self.entries
@@ -84,65 +86,51 @@ class ORSet:
 
     def merge(self, other: Self) -> Self:
         check_same_type(self, other)
-        check_no_tag_conflict(self.entries, other.entries)
-        new_removals = other.removed - self.removed
-        self.removed |= new_removals
-        for element, tags in other.entries.items():
-            live = tags - self.removed
+        check_no_tag_conflict(self, other)
+        for element, tags in other.removed.items():
+            self.removed.setdefault(element, set()).update(tags)
+        for element in set(other.entries) | set(other.removed):
+            live = self.entries.get(element, set()) | other.entries.get(element, set())
+            live -= self.removed.get(element, set())
             if live:
-                self.entries.setdefault(element, set()).update(live)
-        if new_removals:
-            for element in list(self.entries):
-                tags = self.entries[element]
-                tags -= new_removals
-                if not tags:
-                    del self.entries[element]
-        self._observe(t for tags in other.entries.values() for t in tags)
-        self._observe(new_removals)
+                self.entries[element] = live
+            else:
+                self.entries.pop(element, None)
+        self._observe(other.entries)
+        self._observe(other.removed)
         return self
 
     def compare(self, other: Self) -> bool:
         check_same_type(self, other)
-        if not self.removed <= other.removed:
-            return False
+        for element, tags in self.removed.items():
+            if not tags <= other.removed.get(element, set()):
+                return False
         for element, tags in self.entries.items():
-            theirs = other.entries.get(element, set())
-            if not all(t in theirs or t in other.removed for t in tags):
+            seen = other.entries.get(element, set()) | other.removed.get(element, set())
+            if not tags <= seen:
                 return False
         return True
+
+    def tag_owners(self) -> dict[Tag, str]:
+        """Every tag this replica knows, live or removed, with its element."""
+        owners = {t: e for e, tags in self.entries.items() for t in tags}
+        owners.update((t, e) for e, tags in self.removed.items() for t in tags)
+        return owners
 
     def to_dict(self) -> StateDict:
         return {
             "type": self.type_name,
-            "entries": {
-                e: sorted([r, n] for r, n in tags) for e, tags in sorted(self.entries.items())
-            },
-            "removed": sorted([r, n] for r, n in self.removed),
+            "entries": _tags_to_json(self.entries),
+            "removed": _tags_to_json(self.removed),
         }
 
     @classmethod
     def from_dict(cls, data: object, replica: str) -> Self:
         state = expect_state(data, cls.type_name, ["entries", "removed"])
-        raw_entries = state["entries"]
-        if not isinstance(raw_entries, dict):
-            raise ValueError("entries must be an object of element to tag list")
         seen: set[Tag] = set()
-        entries: dict[str, set[Tag]] = {}
-        for element, raw_tags in raw_entries.items():
-            expect_str(element, "an element")
-            tags = [expect_tag(t, f"a tag of {element!r}") for t in expect_list(raw_tags, element)]
-            if not tags:
-                raise ValueError(f"element {element!r} has no tags")
-            if seen.intersection(tags) or len(set(tags)) != len(tags):
-                raise ValueError(f"a tag of {element!r} is used twice")
-            seen.update(tags)
-            entries[element] = set(tags)
-        removed = [expect_tag(t, "a removed tag") for t in expect_list(state["removed"], "removed")]
-        if len(set(removed)) != len(removed):
-            raise ValueError("removed lists a tag twice")
-        if seen.intersection(removed):
-            raise ValueError("a tag is both live and removed")
-        return cls(replica, entries, set(removed))
+        entries = _tags_from_json(state["entries"], "entries", seen)
+        removed = _tags_from_json(state["removed"], "removed", seen)
+        return cls(replica, entries, removed)
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -156,22 +144,42 @@ class ORSet:
     def __repr__(self) -> str:
         return (
             f"ORSet(replica={self._replica!r}, members={sorted(self.entries)}, "
-            f"tombstones={len(self.removed)})"
+            f"tombstones={self.tombstones()})"
         )
 
 
-def check_no_tag_conflict(mine: dict[str, set[Tag]], theirs: dict[str, set[Tag]]) -> None:
+def _tags_to_json(tags_by_element: TagsByElement) -> dict[str, list[list[str | int]]]:
+    return {e: sorted([r, n] for r, n in tags) for e, tags in sorted(tags_by_element.items())}
+
+
+def _tags_from_json(raw: object, what: str, seen: set[Tag]) -> TagsByElement:
+    """Parse ``{element: [[replica, n], ...]}``; a tag may appear once in all of ``seen``."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{what} must be an object of element to tag list")
+    result: TagsByElement = {}
+    for element, raw_tags in raw.items():
+        expect_str(element, "an element")
+        tags = [expect_tag(t, f"a tag of {element!r}") for t in expect_list(raw_tags, element)]
+        if not tags:
+            raise ValueError(f"element {element!r} has no tags in {what}")
+        if seen.intersection(tags) or len(set(tags)) != len(tags):
+            raise ValueError(f"a tag of {element!r} in {what} is used twice")
+        seen.update(tags)
+        result[element] = set(tags)
+    return result
+
+
+def check_no_tag_conflict(mine: ORSet, theirs: ORSet) -> None:
     """Refuse a merge where one tag names two different elements.
 
     Tags are unique per add, so this only happens when two replicas share an
     id; merging would make the result depend on merge order.
     """
-    owner = {t: e for e, tags in mine.items() for t in tags}
-    for element, tags in theirs.items():
-        for tag in tags:
-            found = owner.get(tag)
-            if found is not None and found != element:
-                raise ValueError(
-                    f"tag {list(tag)} names {found!r} here and {element!r} in the other "
-                    "replica: two replicas share an id"
-                )
+    owners = mine.tag_owners()
+    for tag, element in theirs.tag_owners().items():
+        found = owners.get(tag)
+        if found is not None and found != element:
+            raise ValueError(
+                f"tag {list(tag)} names {found!r} here and {element!r} in the other "
+                "replica: two replicas share an id"
+            )
