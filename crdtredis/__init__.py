@@ -1,3 +1,7 @@
 """crdtredis: conflict-free replicated counters, sets and event logs on plain Redis."""
 
+from crdtredis.store import Region
+
 __version__ = "0.1.0"
+
+__all__ = ["Region", "__version__"]

@@ -110,13 +110,22 @@ class Sequence:
         index outside ``[-len, len]`` raises ``IndexError`` instead of being
         clamped.
         """
-        index = self._normalise(index, self._visible, self._visible)
-        ref = None if index == 0 else self._visible_at(index - 1).id
+        ref = self.ref_for_insert(index)
         if self._clock >= SLOT_MAX:
             raise ValueError("the sequence's Lamport clock is exhausted")
         element = _Element((self._clock + 1, self._replica), ref, normalise_value(value))
         self._integrate(element)
         return element.id
+
+    def ref_for_insert(self, index: int) -> OpId | None:
+        """The id an insert at ``index`` goes after (None: the head); checks the index."""
+        index = self._normalise(index, self._visible, self._visible)
+        return None if index == 0 else self._visible_at(index - 1).id
+
+    def element_at(self, index: int) -> tuple[OpId, Any]:
+        """The id and value of the visible element at ``index``."""
+        element = self._visible_at(self._normalise(index, self._visible, self._visible - 1))
+        return element.id, element.value
 
     def remove(self, index: int) -> Any:
         """Remove the element at ``index`` and return its value."""

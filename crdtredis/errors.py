@@ -1,0 +1,58 @@
+"""Errors crdtredis raises on purpose. Each message names the key or region and what to do."""
+
+from __future__ import annotations
+
+
+class CRDTRedisError(Exception):
+    """Base class of every error crdtredis raises on purpose."""
+
+
+class WrongTypeError(CRDTRedisError, ValueError):
+    """A key was used as a type other than the one it was created as."""
+
+    def __init__(self, name: str, stored: str, wanted: str) -> None:
+        super().__init__(
+            f"key {name!r} is a {stored}, not a {wanted}: a key keeps its type for life; "
+            "use another key name"
+        )
+        self.name, self.stored, self.wanted = name, stored, wanted
+
+
+class SlotOverflowError(CRDTRedisError, ValueError):
+    """An increment would take a replica slot past 2**63-1."""
+
+    def __init__(self, name: str, amount: int) -> None:
+        super().__init__(
+            f"increment of key {name!r} by {amount} would overflow this replica's "
+            "64-bit slot; nothing was written"
+        )
+        self.name, self.amount = name, amount
+
+
+class InvalidStateError(CRDTRedisError, ValueError):
+    """Replicated state (from a peer or a caller) failed validation and was not merged."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"state of key {name!r} rejected, nothing merged: {reason}")
+        self.name, self.reason = name, reason
+
+
+class InvalidKeyNameError(CRDTRedisError, ValueError):
+    """A key name that crdtredis cannot store."""
+
+
+class IdentityError(CRDTRedisError):
+    """The Redis a region points at belongs to another region or layout."""
+
+
+class BatchError(CRDTRedisError, ValueError):
+    """Some keys of a batch failed; the message lists them. The others were applied."""
+
+    def __init__(self, failures: dict[str, Exception], applied: list[str]) -> None:
+        detail = "; ".join(f"{k}: {e}" for k, e in sorted(failures.items())[:5])
+        more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
+        super().__init__(
+            f"{len(failures)} key(s) of the batch failed and were left as they were, "
+            f"{len(applied)} applied: {detail}{more}"
+        )
+        self.failures, self.applied = failures, applied

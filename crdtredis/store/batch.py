@@ -1,0 +1,227 @@
+"""Many objects in one round trip: batched increments, batched merges, listings.
+
+Work is grouped by shard, because one script may only touch one shard (one
+Redis Cluster hash slot); each group is one script call, atomic on its own,
+and all groups go out in one pipeline.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from crdtredis.crdt import TYPES
+from crdtredis.crdt.gcounter import check_amount
+from crdtredis.crdt.interface import SLOT_MAX, StateDict
+from crdtredis.errors import (
+    BatchError,
+    CRDTRedisError,
+    InvalidStateError,
+    SlotOverflowError,
+    WrongTypeError,
+)
+from crdtredis.store import codec
+from crdtredis.store.layout import TYPE_CODES, TYPE_NAMES, check_name
+from crdtredis.store.scripts import LuaScript, ScriptError, script
+
+if TYPE_CHECKING:
+    from crdtredis.store.region import Region
+
+#: Most objects one script call carries.
+CHUNK = 256
+
+Build = Callable[[], tuple[list[str], list[str]]]
+
+
+def run_guarded(region: Region, calls: Sequence[tuple[int, LuaScript, Build]]) -> list[Any]:
+    """Run ``(shard, script, build)`` calls in one pipeline, healing guard refusals.
+
+    ``build`` gives keys and arguments (after the incarnation) and is called
+    again for calls retried after an identity change. Results are in order;
+    a failed call has its exception in place of a result.
+    """
+    results: list[Any] = [None] * len(calls)
+    pending = list(range(len(calls)))
+    for _attempt in range(3):
+        built = []
+        for i in pending:
+            _shard, lua, build = calls[i]
+            keys, args = build()
+            built.append((lua, keys, [region.incarnation, *args]))
+        retry = []
+        for i, outcome in zip(pending, region.scripts.call_many(built), strict=True):
+            if isinstance(outcome, ScriptError) and region.heal(outcome, calls[i][0]):
+                retry.append(i)
+            else:
+                results[i] = outcome
+        if not retry:
+            return results
+        pending = retry
+    for i in pending:
+        results[i] = CRDTRedisError("the region's identity kept changing; nothing written")
+    return results
+
+
+def _by_shard(region: Region, names: Sequence[str]) -> list[tuple[int, list[str]]]:
+    groups: dict[int, list[str]] = defaultdict(list)
+    for name in names:
+        groups[region.layout.shard_of(name)].append(name)
+    return [
+        (shard, members[i : i + CHUNK])
+        for shard, members in sorted(groups.items())
+        for i in range(0, len(members), CHUNK)
+    ]
+
+
+def _data_keys(region: Region, shard: int, names: list[str]) -> list[str]:
+    return [*region.layout.shard_keys(shard), *(region.layout.data_key(n) for n in names)]
+
+
+def incr_many(region: Region, amounts: Mapping[str, int], type_name: str, sign: str = "") -> None:
+    if type_name not in ("gcounter", "pncounter"):
+        raise ValueError(f"incr_many counts gcounter or pncounter keys, not {type_name!r}")
+    checked: dict[str, str] = {}
+    for name, amount in amounts.items():
+        try:
+            if check_amount(amount) > SLOT_MAX:
+                raise ValueError(f"amount {amount} is larger than a 64-bit slot")
+        except ValueError as exc:
+            raise ValueError(f"key {name!r}: {exc}; nothing was written") from None
+        checked[check_name(name)] = str(amount)
+    code = TYPE_CODES[type_name]
+
+    def builder(shard: int, names: list[str]) -> Build:
+        def build() -> tuple[list[str], list[str]]:
+            args = [code, sign + region.replica, "0"]
+            for name in names:
+                args += [name, checked[name]]
+            return _data_keys(region, shard, names), args
+
+        return build
+
+    groups = _by_shard(region, list(checked))
+    results = run_guarded(
+        region, [(shard, script("counter_add"), builder(shard, names)) for shard, names in groups]
+    )
+    failures: dict[str, Exception] = {}
+    applied: list[str] = []
+    for (_shard, names), outcome in zip(groups, results, strict=True):
+        if not isinstance(outcome, Exception):
+            applied += names
+            continue
+        culprit, error = _counter_refusal(outcome, type_name)
+        for name in names:
+            failures[name] = (
+                error
+                if name == culprit
+                else CRDTRedisError(f"not applied: {culprit!r} in the same shard was refused")
+            )
+    if failures:
+        raise BatchError(failures, applied)
+
+
+def _counter_refusal(outcome: Exception, type_name: str) -> tuple[str | None, Exception]:
+    if not isinstance(outcome, ScriptError):
+        return None, outcome
+    detail, _, name = outcome.detail.partition("\t")
+    if outcome.code == "WRONGTYPE":
+        return name, WrongTypeError(name, TYPE_NAMES.get(detail, detail), type_name)
+    if outcome.code == "OVERFLOW":
+        return name, SlotOverflowError(name, int(detail))
+    return None, outcome
+
+
+@dataclass
+class MergeReport:
+    """What a batched merge did to each object."""
+
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    rejected: dict[str, Exception] = field(default_factory=dict)
+
+    def raise_for(self, name: str) -> None:
+        if name in self.rejected:
+            raise self.rejected[name]
+
+
+def validate(name: str, state: object) -> tuple[str, codec.Fields]:
+    """Check a state with its pure type; return its type code and fields to merge.
+
+    Raises:
+        InvalidStateError: anything about the state is malformed.
+    """
+    try:
+        if not isinstance(state, dict):
+            raise ValueError(f"state must be an object, not {type(state).__name__}")
+        pure_type = TYPES.get(state.get("type"))  # type: ignore[arg-type]
+        if pure_type is None:
+            raise ValueError(f"unknown type {state.get('type')!r}")
+        canonical = pure_type.from_dict(state, "validator").to_dict()
+    except ValueError as exc:
+        raise InvalidStateError(name, str(exc)) from None
+    return codec.encode(canonical)
+
+
+def merge_many(region: Region, states: Mapping[str, StateDict]) -> MergeReport:
+    report = MergeReport()
+    encoded: dict[str, tuple[str, codec.Fields]] = {}
+    for name, state in states.items():
+        try:
+            encoded[check_name(name)] = validate(name, state)
+        except (InvalidStateError, ValueError) as exc:
+            report.rejected[name] = exc
+
+    def builder(shard: int, names: list[str]) -> Build:
+        def build() -> tuple[list[str], list[str]]:
+            args: list[str] = []
+            for name in names:
+                code, fields = encoded[name]
+                args += [name, code, str(len(fields))]
+                for f, v in fields:
+                    args += [f, v]
+            return _data_keys(region, shard, names), args
+
+        return build
+
+    groups = _by_shard(region, list(encoded))
+    results = run_guarded(
+        region, [(shard, script("merge"), builder(shard, names)) for shard, names in groups]
+    )
+    for (_shard, names), outcome in zip(groups, results, strict=True):
+        if isinstance(outcome, Exception):
+            for name in names:
+                report.rejected[name] = outcome
+            continue
+        for name, result in zip(names, outcome, strict=True):
+            if result == 1:
+                report.changed.append(name)
+            elif result == 0:
+                report.unchanged.append(name)
+            else:
+                report.rejected[name] = _merge_refusal(name, str(result), encoded[name][0])
+    return report
+
+
+def _merge_refusal(name: str, result: str, code: str) -> Exception:
+    kind, _, detail = result.partition(" ")
+    if kind == "WRONGTYPE":
+        return WrongTypeError(name, TYPE_NAMES.get(detail, detail), TYPE_NAMES[code])
+    return InvalidStateError(
+        name, f"element {detail[1:]} differs from the stored one: two replicas share an id"
+    )
+
+
+def names(region: Region, pattern: str = "*") -> Iterator[str]:
+    layout = region.layout
+    for start in range(0, layout.shards, 64):
+        pipe = region.client.pipeline(transaction=False)
+        for shard in range(start, min(start + 64, layout.shards)):
+            pipe.zrange(layout.changes_key(shard), 0, -1)
+        for members in pipe.execute():
+            yield from (m for m in members if fnmatch.fnmatchcase(m, pattern))
+
+
+__all__ = ["MergeReport", "incr_many", "merge_many", "names", "validate"]

@@ -1,0 +1,127 @@
+"""Where everything lives in Redis: the one place that names keys.
+
+A region's Redis holds, under a prefix (``crdt`` by default)::
+
+    crdt:{17}:<name>        one hash per replicated object; field "" holds its type
+    crdt#{17}:head          shard 17's head: {"v": last version, "inc": incarnation}
+    crdt#{17}:changes       shard 17's change index: zset of name -> version
+    crdt#region             this region's identity: name, incarnation, replica, shards
+    crdt#cursor:<peer>      how far this region has pulled from <peer> (replication)
+    crdt#sync:<peer>        statistics of the last sync passes from <peer>
+
+Every object belongs to one of ``shards`` shards (CRC-32 of its name). The
+shard number is the key's Redis Cluster hash tag, so an object, its shard's
+head and its shard's change index share one hash slot: every script touches
+one slot, and the same code runs on Redis Cluster. Data keys start with
+``crdt:`` and bookkeeping keys with ``crdt#``, so ``SCAN MATCH crdt:*`` lists
+objects only.
+
+Inside an object's hash (fields; values are strings):
+
+=========== ============================== ========================================
+type        field                          value
+=========== ============================== ========================================
+any         ``""``                         type code: g, pn, gs, 2p, or, sq
+g, pn       ``<replica>``                  that replica's increments (P)
+pn          ``-<replica>``                 that replica's decrements (N)
+gs          ``.<element>``                 ``1``
+2p          ``.<element>``                 ``a`` added, ``r`` removed (tombstone)
+or          ``.<element>``                 live tags ``n@replica,...``
+or          ``~<element>``                 removed tags ``n@replica,...``
+or          ``#<replica>``                 that replica's last add number (local)
+sq          ``.<n@replica>``               JSON ``[ref id or null, value]``
+sq          ``~<n@replica>``               ``1``: the element is removed
+sq          ``^``                          Lamport clock: highest n seen
+=========== ============================== ========================================
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+from crdtredis.errors import InvalidKeyNameError
+
+DEFAULT_PREFIX = "crdt"
+DEFAULT_SHARDS = 256
+MAX_NAME_LENGTH = 512
+
+#: Type codes stored in field "" of every object, by pure type name.
+TYPE_CODES = {
+    "gcounter": "g",
+    "pncounter": "pn",
+    "gset": "gs",
+    "2pset": "2p",
+    "orset": "or",
+    "sequence": "sq",
+}
+TYPE_NAMES = {code: name for name, code in TYPE_CODES.items()}
+
+
+def check_name(name: object) -> str:
+    """A usable object name: a non-empty string of printable characters."""
+    if not isinstance(name, str) or not name:
+        raise InvalidKeyNameError("a key name must be a non-empty string")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidKeyNameError(
+            f"key name {name[:40]!r}... is longer than {MAX_NAME_LENGTH} characters"
+        )
+    if not name.isprintable():
+        raise InvalidKeyNameError(f"key name {name!r} contains control characters")
+    return name
+
+
+@dataclass(frozen=True)
+class KeyLayout:
+    """Key names for one region's Redis: a prefix and a shard count."""
+
+    prefix: str = DEFAULT_PREFIX
+    shards: int = DEFAULT_SHARDS
+
+    def __post_init__(self) -> None:
+        if (
+            not self.prefix
+            or any(c in self.prefix for c in "{}:#")
+            or not self.prefix.isprintable()
+        ):
+            raise ValueError(f"key prefix {self.prefix!r} must be non-empty without '{{}}:#'")
+        if not 1 <= self.shards <= 16384:
+            raise ValueError(f"shard count {self.shards} must be between 1 and 16384")
+
+    def shard_of(self, name: str) -> int:
+        return zlib.crc32(name.encode()) % self.shards
+
+    def data_key(self, name: str) -> str:
+        return f"{self.prefix}:{{{self.shard_of(name)}}}:{name}"
+
+    def head_key(self, shard: int) -> str:
+        return f"{self.prefix}#{{{shard}}}:head"
+
+    def changes_key(self, shard: int) -> str:
+        return f"{self.prefix}#{{{shard}}}:changes"
+
+    def shard_keys(self, shard: int) -> list[str]:
+        """KEYS[1] and KEYS[2] of every write script: the shard's head and change index."""
+        return [self.head_key(shard), self.changes_key(shard)]
+
+    @property
+    def identity_key(self) -> str:
+        return f"{self.prefix}#region"
+
+    def cursor_key(self, peer: str) -> str:
+        return f"{self.prefix}#cursor:{peer}"
+
+    def sync_stats_key(self, peer: str) -> str:
+        return f"{self.prefix}#sync:{peer}"
+
+    @property
+    def data_pattern(self) -> str:
+        """``SCAN MATCH`` pattern of every object key."""
+        return f"{self.prefix}:*"
+
+    def name_of(self, data_key: str) -> str:
+        """The object name inside a data key (inverse of :meth:`data_key`)."""
+        head = f"{self.prefix}:{{"
+        if not data_key.startswith(head) or "}:" not in data_key:
+            raise ValueError(f"{data_key!r} is not a crdtredis data key")
+        return data_key.split("}:", 1)[1]

@@ -1,0 +1,54 @@
+-- _prelude.lua: helpers shared by every crdtredis write script.
+-- It is prepended to each script when the script is loaded; it has no KEYS or
+-- ARGV of its own. Every write script takes KEYS[1] = the shard's head hash and
+-- KEYS[2] = the shard's change index, and ARGV[1] = the writer's incarnation.
+
+-- Refuse to write for a process whose idea of the region's identity is out of
+-- date (its Redis was wiped and re-created): 'NOSHARD' when the shard has no
+-- head yet, 'STALE' when the head belongs to another incarnation.
+local function crdt_guard(head, incarnation)
+  local found = redis.call('HGET', head, 'inc')
+  if not found then return 'NOSHARD' end
+  if found ~= incarnation then return 'STALE' end
+  return false
+end
+
+local function crdt_fail(code, detail)
+  return redis.error_reply('CRDT ' .. code .. ' ' .. (detail or ''))
+end
+
+-- Record that `name` changed: the next version of its shard, in the index.
+local function crdt_record(head, changes, name)
+  local version = redis.call('HINCRBY', head, 'v', 1)
+  redis.call('ZADD', changes, version, name)
+  return version
+end
+
+-- The stored type code of an object, or false when it does not exist yet.
+local function crdt_type(data)
+  return redis.call('HGET', data, '')
+end
+
+-- a > b for decimal strings of non-negative integers without leading zeros
+-- (Lua numbers are doubles and cannot hold every 64-bit slot exactly).
+local function crdt_greater(a, b)
+  if #a ~= #b then return #a > #b end
+  return a > b
+end
+
+-- Whether a + b fits in a signed 64-bit integer, for decimal strings a and b
+-- of non-negative integers, computed exactly in two base-1e9 halves.
+local function crdt_fits(a, b)
+  if #a < 18 and #b < 18 then return true end
+  local function split(s)
+    if #s <= 9 then return 0, tonumber(s) end
+    return tonumber(string.sub(s, 1, #s - 9)), tonumber(string.sub(s, -9))
+  end
+  local ah, al = split(a)
+  local bh, bl = split(b)
+  local low = al + bl
+  local high = ah + bh + math.floor(low / 1000000000)
+  low = low % 1000000000
+  if high ~= 9223372036 then return high < 9223372036 end
+  return low <= 854775807
+end

@@ -1,0 +1,124 @@
+"""The Lua scripts every write goes through, loaded once and run by SHA.
+
+Each ``lua/*.lua`` file is one script (its header states KEYS and ARGV);
+``lua/_prelude.lua`` is prepended to each. Scripts run with ``EVALSHA``; a
+server that does not know a script (``NOSCRIPT``: restarted, failed over, or
+a cluster node added) gets it loaded and the call is repeated, alone or inside
+a pipeline. Errors a script raises on purpose (``CRDT <CODE> <detail>``) come
+back as :class:`ScriptError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import redis
+from redis.exceptions import NoScriptError, ResponseError
+
+Client = Any  # redis.Redis | redis.RedisCluster, with decode_responses=True
+Call = tuple["LuaScript", Sequence[str], Sequence[str | int]]
+
+
+@dataclass(frozen=True)
+class LuaScript:
+    name: str
+    text: str
+
+    @property
+    def sha(self) -> str:
+        return hashlib.sha1(self.text.encode()).hexdigest()
+
+
+@cache
+def script(name: str) -> LuaScript:
+    """The script ``lua/<name>.lua`` with the prelude in front."""
+    folder = resources.files("crdtredis.store") / "lua"
+    prelude = (folder / "_prelude.lua").read_text()
+    return LuaScript(name, prelude + "\n" + (folder / f"{name}.lua").read_text())
+
+
+class ScriptError(Exception):
+    """A script refused the call on purpose: ``code`` says why, ``detail`` about what."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code} {detail}")
+        self.code, self.detail = code, detail
+
+    @classmethod
+    def parse(cls, error: ResponseError) -> ScriptError | None:
+        message = str(error)
+        at = message.find("CRDT ")
+        if at < 0:
+            return None
+        code, _, detail = message[at + 5 :].partition(" ")
+        # The server may append " script: <sha>, on @user_script:..." to the message.
+        detail = detail.split(" script: ", 1)[0].strip()
+        return cls(code, detail)
+
+
+def _translate(result: Any) -> Any:
+    if isinstance(result, ResponseError):
+        return ScriptError.parse(result) or result
+    return result
+
+
+class ScriptRunner:
+    """Runs scripts on one client, alone or many in one round trip."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def load(self, lua: LuaScript) -> None:
+        # On a cluster, SCRIPT LOAD goes to every primary.
+        self.client.script_load(lua.text)
+
+    def call(self, lua: LuaScript, keys: Sequence[str], args: Sequence[str | int]) -> Any:
+        """Run one script; raise :class:`ScriptError` when it refuses."""
+        try:
+            try:
+                return self.client.evalsha(lua.sha, len(keys), *keys, *args)
+            except NoScriptError:
+                self.load(lua)
+                return self.client.evalsha(lua.sha, len(keys), *keys, *args)
+        except ResponseError as exc:
+            raise _translate(exc) from None
+
+    def call_many(self, calls: Sequence[Call]) -> list[Any]:
+        """Run several scripts in one pipeline (not a transaction).
+
+        Returns one result per call, in order; a call that failed has its
+        exception (a :class:`ScriptError` when refused on purpose) in place
+        of a result. Calls the server did not know the script for are loaded
+        and run again; no call runs twice.
+        """
+        results: list[Any] = [None] * len(calls)
+        pending = list(range(len(calls)))
+        for _attempt in range(2):
+            pipe = self.client.pipeline(transaction=False)
+            for i in pending:
+                lua, keys, args = calls[i]
+                pipe.evalsha(lua.sha, len(keys), *keys, *args)
+            outcome = pipe.execute(raise_on_error=False)
+            missing = []
+            for i, result in zip(pending, outcome, strict=True):
+                if isinstance(result, NoScriptError):
+                    missing.append(i)
+                else:
+                    results[i] = _translate(result)
+            if not missing:
+                return results
+            for lua in {calls[i][0] for i in missing}:
+                self.load(lua)
+            pending = missing
+        for i in pending:
+            results[i] = NoScriptError(f"script {calls[i][0].name} could not be loaded")
+        return results
+
+
+def is_cluster(client: Client) -> bool:
+    return isinstance(client, redis.RedisCluster)
