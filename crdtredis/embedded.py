@@ -8,6 +8,7 @@ beside the Python interpreter. Nothing here needs root or Docker.
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -54,11 +55,30 @@ def find_binary(name: str = "redis-server") -> str:
     )
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+def _bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port(cluster: bool = False) -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now.
+
+    A cluster node also needs its bus port (port + 10000) free, so its port
+    is drawn from 20000-29999 rather than the kernel's ephemeral range.
+    """
+    if not cluster:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+    for _ in range(200):
+        port = random.randint(20000, 29999)
+        if _bindable(port) and _bindable(port + 10000):
+            return port
+    raise RuntimeError("no free port pair for a cluster node in 20000-39999")
 
 
 class RedisServer:
@@ -82,7 +102,7 @@ class RedisServer:
         directory: str | Path | None = None,
         extra: Sequence[str] = (),
     ) -> None:
-        self.port = port or free_port()
+        self.port = port or free_port(cluster)
         self.appendonly = appendonly
         self.cluster = cluster
         self._own_dir = directory is None
@@ -187,6 +207,72 @@ class RedisServer:
             self.process = None
         if self._own_dir:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class RedisClusterServers:
+    """A Redis Cluster of ``masters`` primaries (no replicas) on loopback.
+
+    Started with ``redis-cli --cluster create``; ready when every node reports
+    ``cluster_state:ok``.
+    """
+
+    def __init__(self, masters: int = 3) -> None:
+        self.servers = [RedisServer(cluster=True) for _ in range(masters)]
+
+    @property
+    def url(self) -> str:
+        return self.servers[0].url
+
+    def start(self) -> Self:
+        for server in self.servers:
+            server.start()
+        nodes = [f"127.0.0.1:{s.port}" for s in self.servers]
+        subprocess.run(
+            [find_binary("redis-cli"), "--cluster", "create", *nodes]
+            + ["--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not all(self._ok(s) for s in self.servers):
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the Redis Cluster did not reach cluster_state:ok in time")
+            time.sleep(0.05)
+        return self
+
+    @staticmethod
+    def _ok(server: RedisServer) -> bool:
+        client = server.client(decode_responses=True)
+        try:
+            return bool(client.cluster("info")["cluster_state"] == "ok")
+        finally:
+            client.close()
+
+    def client(self, **kwargs: object) -> redis.RedisCluster:
+        return redis.RedisCluster(host="127.0.0.1", port=self.servers[0].port, **kwargs)  # type: ignore[arg-type]
+
+    def flush(self) -> None:
+        for server in self.servers:
+            client = server.client()
+            client.flushall()
+            client.close()
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
 
     def __enter__(self) -> Self:
         return self.start()

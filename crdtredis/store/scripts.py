@@ -89,17 +89,41 @@ class ScriptRunner:
             raise _translate(exc) from None
 
     def call_many(self, calls: Sequence[Call]) -> list[Any]:
-        """Run several scripts in one pipeline (not a transaction).
+        """Run several scripts in one round trip per server (a pipeline, not a transaction).
 
         Returns one result per call, in order; a call that failed has its
         exception (a :class:`ScriptError` when refused on purpose) in place
         of a result. Calls the server did not know the script for are loaded
-        and run again; no call runs twice.
+        and run again; no call runs twice. On a cluster, calls are grouped by
+        the node that owns their first key; a call the node redirects (the
+        slot moved) is re-run alone through the cluster client.
         """
+        if not is_cluster(self.client):
+            return self._pipelined(self.client, calls)
+        by_node: dict[str, list[int]] = {}
+        nodes: dict[str, Any] = {}
+        for i, (_lua, keys, _args) in enumerate(calls):
+            node = self.client.get_node_from_key(keys[0])
+            by_node.setdefault(node.name, []).append(i)
+            nodes[node.name] = node
+        results: list[Any] = [None] * len(calls)
+        for name, indices in by_node.items():
+            connection = self.client.get_redis_connection(nodes[name])
+            outcome = self._pipelined(connection, [calls[i] for i in indices])
+            for i, result in zip(indices, outcome, strict=True):
+                if isinstance(result, ResponseError) and str(result).startswith(("MOVED", "ASK")):
+                    try:
+                        result = self.call(*calls[i])
+                    except (ScriptError, ResponseError) as exc:
+                        result = exc
+                results[i] = result
+        return results
+
+    def _pipelined(self, client: Client, calls: Sequence[Call]) -> list[Any]:
         results: list[Any] = [None] * len(calls)
         pending = list(range(len(calls)))
         for _attempt in range(2):
-            pipe = self.client.pipeline(transaction=False)
+            pipe = client.pipeline(transaction=False)
             for i in pending:
                 lua, keys, args = calls[i]
                 pipe.evalsha(lua.sha, len(keys), *keys, *args)
@@ -113,7 +137,7 @@ class ScriptRunner:
             if not missing:
                 return results
             for lua in {calls[i][0] for i in missing}:
-                self.load(lua)
+                client.script_load(lua.text)
             pending = missing
         for i in pending:
             results[i] = NoScriptError(f"script {calls[i][0].name} could not be loaded")
