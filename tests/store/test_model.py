@@ -8,6 +8,7 @@ state, and every operation returns the same result or raises the same error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import fakeredis
@@ -28,7 +29,7 @@ FACTORIES = {
     "Sequence": "sequence",
 }
 
-OBSERVE = {
+OBSERVE: dict[str, Callable[[Any], Any]] = {
     "GCounter": lambda c: c.value(),
     "PNCounter": lambda c: c.value(),
     "GSet": lambda s: s.members(),
