@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crdtredis.crdt import TYPES
 from crdtredis.crdt.gcounter import check_amount
 from crdtredis.crdt.interface import SLOT_MAX, StateDict
 from crdtredis.errors import (
@@ -26,6 +25,7 @@ from crdtredis.errors import (
 from crdtredis.store import codec
 from crdtredis.store.layout import TYPE_CODES, TYPE_NAMES, check_name
 from crdtredis.store.scripts import LuaScript, ScriptError, script
+from crdtredis.store.validation import validate
 
 if TYPE_CHECKING:
     from crdtredis.store.region import Region
@@ -147,24 +147,6 @@ class MergeReport:
             raise self.rejected[name]
 
 
-def validate(name: str, state: object) -> tuple[str, codec.Fields]:
-    """Check a state with its pure type; return its type code and fields to merge.
-
-    Raises:
-        InvalidStateError: anything about the state is malformed.
-    """
-    try:
-        if not isinstance(state, dict):
-            raise ValueError(f"state must be an object, not {type(state).__name__}")
-        pure_type = TYPES.get(state.get("type"))  # type: ignore[arg-type]
-        if pure_type is None:
-            raise ValueError(f"unknown type {state.get('type')!r}")
-        canonical = pure_type.from_dict(state, "validator").to_dict()
-    except ValueError as exc:
-        raise InvalidStateError(name, str(exc)) from None
-    return codec.encode(canonical)
-
-
 def merge_many(region: Region, states: Mapping[str, StateDict]) -> MergeReport:
     report = MergeReport()
     encoded: dict[str, tuple[str, codec.Fields]] = {}
@@ -224,4 +206,4 @@ def names(region: Region, pattern: str = "*") -> Iterator[str]:
             yield from (m for m in members if fnmatch.fnmatchcase(m, pattern))
 
 
-__all__ = ["MergeReport", "incr_many", "merge_many", "names", "validate"]
+__all__ = ["MergeReport", "incr_many", "merge_many", "names"]

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from crdtredis.crdt.interface import CRDT, StateDict
 from crdtredis.errors import InvalidStateError, SlotOverflowError, WrongTypeError
 from crdtredis.store import codec
 from crdtredis.store.layout import TYPE_CODES, TYPE_NAMES, check_name
 from crdtredis.store.scripts import LuaScript, ScriptError, script
+from crdtredis.store.validation import validate
 
 if TYPE_CHECKING:
     from crdtredis.store.region import Region
@@ -102,9 +103,11 @@ class RedisObject(Generic[Pure]):
             InvalidStateError: the state is malformed; nothing was written.
             WrongTypeError: the state or the stored object is of another type.
         """
-        state = other.to_dict() if hasattr(other, "to_dict") else dict(other)
-        if state.get("type") != self.type_name:
-            raise WrongTypeError(self.name, str(state.get("type")), self.type_name)
+        raw = other.to_dict() if hasattr(other, "to_dict") else other
+        validate(self.name, raw)
+        state = cast(StateDict, raw)
+        if state["type"] != self.type_name:
+            raise WrongTypeError(self.name, state["type"], self.type_name)
         report = self.region.merge_many({self.name: state})
         report.raise_for(self.name)
         return self.name in report.changed

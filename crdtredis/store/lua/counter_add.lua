@@ -7,8 +7,6 @@
 -- Returns  the first counter's fields (HGETALL form) when asked, else the
 --          number of counters. All counters are checked (type, overflow)
 --          before any is written: on an error nothing is written.
-local guard = crdt_guard(KEYS[1], ARGV[1])
-if guard then return crdt_fail(guard) end
 local code, field = ARGV[2], ARGV[3]
 local count = #KEYS - 2
 for i = 1, count do
@@ -22,6 +20,8 @@ for i = 1, count do
     return crdt_fail('OVERFLOW', amount .. '\t' .. name)
   end
 end
+local guard = crdt_guard(KEYS[1], ARGV[1])
+if guard then return crdt_fail(guard) end
 for i = 1, count do
   local data, name, amount = KEYS[i + 2], ARGV[3 + 2 * i], ARGV[4 + 2 * i]
   if amount ~= '0' then

@@ -8,30 +8,28 @@
 --          clock (assigned here, so concurrent writers never share an id);
 --          remove: 1 when removed now, 0 when already removed.
 -- Errors   WRONGTYPE, NOREF (the reference or element does not exist).
-local guard = crdt_guard(KEYS[1], ARGV[1])
-if guard then return crdt_fail(guard) end
 local data, name, op = KEYS[3], ARGV[2], ARGV[3]
 local stored = crdt_type(data)
 if stored and stored ~= 'sq' then
   return crdt_fail('WRONGTYPE', stored .. '\t' .. name)
 end
+local target = op == 'insert' and ARGV[5] or ARGV[4]
+if target ~= '' and redis.call('HEXISTS', data, '.' .. target) == 0 then
+  return crdt_fail('NOREF', target .. '\t' .. name)
+end
+if op == 'remove' and redis.call('HEXISTS', data, '~' .. target) == 1 then return 0 end
+local guard = crdt_guard(KEYS[1], ARGV[1])
+if guard then return crdt_fail(guard) end
+
 local result
 if op == 'insert' then
-  local ref = ARGV[5]
-  if ref ~= '' and redis.call('HEXISTS', data, '.' .. ref) == 0 then
-    return crdt_fail('NOREF', ref .. '\t' .. name)
-  end
   local clock = tonumber(redis.call('HGET', data, '^') or '0') + 1
   redis.call('HSET', data, '^', clock)
   result = string.format('%d', clock) .. '@' .. ARGV[4]
   redis.call('HSET', data, '.' .. result, ARGV[6])
   redis.call('HSETNX', data, '', 'sq')
 else
-  local id = ARGV[4]
-  if redis.call('HEXISTS', data, '.' .. id) == 0 then
-    return crdt_fail('NOREF', id .. '\t' .. name)
-  end
-  if redis.call('HSETNX', data, '~' .. id, '1') == 0 then return 0 end
+  redis.call('HSET', data, '~' .. target, '1')
   result = 1
 end
 crdt_record(KEYS[1], KEYS[2], name)
