@@ -28,11 +28,11 @@ class _RedisCounter(RedisObject[Counter]):
 
     def _add(self, sign: str, n: int) -> int:
         amount = str(check_amount(n))
-        fields = self._write_with(
+        p, n = self._write_with(
             script("counter_add"),
             lambda: [self.code, sign + self.region.replica, "1", self.name, amount],
         )
-        return counter_value(self.type_name, dict(zip(fields[::2], fields[1::2], strict=True)))
+        return int(p) - int(n)
 
 
 class RedisGCounter(_RedisCounter[GCounter]):

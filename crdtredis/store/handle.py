@@ -32,6 +32,9 @@ class RedisObject(Generic[Pure]):
         self.region = region
         self.name = check_name(name)
         self.key = region.layout.data_key(name)
+        self.shard = region.layout.shard_of(name)
+        #: KEYS of every write script on this object: shard head, index, the hash.
+        self.keys = [*region.layout.shard_keys(self.shard), self.key]
 
     @property
     def type_name(self) -> str:
@@ -57,7 +60,7 @@ class RedisObject(Generic[Pure]):
 
     def _write_with(self, lua: LuaScript, build: Any) -> Any:
         try:
-            return self.region.write(self.name, lua, build)
+            return self.region.write(self.shard, self.keys, lua, build)
         except ScriptError as exc:
             raise self.refusal(exc) from None
 

@@ -2,17 +2,19 @@
 
 A region's Redis holds, under a prefix (``crdt`` by default)::
 
-    crdt:{17}:<name>        one hash per replicated object; field "" holds its type
-    crdt#{17}:head          shard 17's head: {"v": last version, "inc": incarnation}
-    crdt#{17}:changes       shard 17's change index: zset of name -> version
+    crdt:{<tag>}:<name>     one hash per replicated object; field "" holds its type
+    crdt#{<tag>}:head       the shard's head: {"v": last version, "inc": incarnation}
+    crdt#{<tag>}:changes    the shard's change index: zset of name -> version
     crdt#region             this region's identity: name, incarnation, replica, shards
     crdt#cursor:<peer>      how far this region has pulled from <peer> (replication)
     crdt#sync:<peer>        statistics of the last sync passes from <peer>
 
-Every object belongs to one of ``shards`` shards (CRC-32 of its name). The
-shard number is the key's Redis Cluster hash tag, so an object, its shard's
-head and its shard's change index share one hash slot: every script touches
-one slot, and the same code runs on Redis Cluster. Data keys start with
+Every object belongs to one of ``shards`` shards (CRC-32 of its name), and
+each shard has a Redis Cluster hash tag: a short number chosen so that shard
+``i`` falls in the ``i``-th equal range of the 16384 hash slots, which spreads
+shards evenly over a cluster's primaries. An object, its shard's head and its
+shard's change index carry the same tag, so they share one hash slot: every
+script touches one slot, and the same code runs on Redis Cluster. Data keys start with
 ``crdt:`` and bookkeeping keys with ``crdt#``, so ``SCAN MATCH crdt:*`` lists
 objects only.
 
@@ -38,12 +40,15 @@ sq          ``^``                          Lamport clock: highest n seen
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
+
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 
 from crdtredis.errors import InvalidKeyNameError
 
 DEFAULT_PREFIX = "crdt"
-DEFAULT_SHARDS = 256
+DEFAULT_SHARDS = 64
 MAX_NAME_LENGTH = 512
 
 #: Type codes stored in field "" of every object, by pure type name.
@@ -71,12 +76,32 @@ def check_name(name: object) -> str:
     return name
 
 
+@cache
+def shard_tags(shards: int) -> tuple[str, ...]:
+    """Hash tags for ``shards`` shards: tag ``i`` hashes into the ``i``-th slot range.
+
+    The smallest decimal number whose slot lands in each range; deterministic,
+    so every process and every version computes the same tags.
+    """
+    width = REDIS_CLUSTER_HASH_SLOTS / shards
+    tags: list[str | None] = [None] * shards
+    missing, candidate = shards, 0
+    while missing:
+        shard = int(key_slot(str(candidate).encode()) / width)
+        if tags[shard] is None:
+            tags[shard] = str(candidate)
+            missing -= 1
+        candidate += 1
+    return tuple(t for t in tags if t is not None)
+
+
 @dataclass(frozen=True)
 class KeyLayout:
     """Key names for one region's Redis: a prefix and a shard count."""
 
     prefix: str = DEFAULT_PREFIX
     shards: int = DEFAULT_SHARDS
+    tags: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if (
@@ -85,20 +110,21 @@ class KeyLayout:
             or not self.prefix.isprintable()
         ):
             raise ValueError(f"key prefix {self.prefix!r} must be non-empty without '{{}}:#'")
-        if not 1 <= self.shards <= 16384:
-            raise ValueError(f"shard count {self.shards} must be between 1 and 16384")
+        if not 1 <= self.shards <= 4096:
+            raise ValueError(f"shard count {self.shards} must be between 1 and 4096")
+        object.__setattr__(self, "tags", shard_tags(self.shards))
 
     def shard_of(self, name: str) -> int:
         return zlib.crc32(name.encode()) % self.shards
 
     def data_key(self, name: str) -> str:
-        return f"{self.prefix}:{{{self.shard_of(name)}}}:{name}"
+        return f"{self.prefix}:{{{self.tags[self.shard_of(name)]}}}:{name}"
 
     def head_key(self, shard: int) -> str:
-        return f"{self.prefix}#{{{shard}}}:head"
+        return f"{self.prefix}#{{{self.tags[shard]}}}:head"
 
     def changes_key(self, shard: int) -> str:
-        return f"{self.prefix}#{{{shard}}}:changes"
+        return f"{self.prefix}#{{{self.tags[shard]}}}:changes"
 
     def shard_keys(self, shard: int) -> list[str]:
         """KEYS[1] and KEYS[2] of every write script: the shard's head and change index."""

@@ -78,7 +78,7 @@ class Region:
         redis: a ``redis://`` URL or a client with ``decode_responses=True``.
         prefix: the key prefix; regions sharing one Redis need different ones.
         shards: change-index shards, fixed when the identity is created
-            (default 256); an existing identity's count always wins.
+            (default 64); an existing identity's count always wins.
         cluster: connect to a Redis Cluster (when ``redis`` is a URL).
     """
 
@@ -177,21 +177,25 @@ class Region:
             )
         return True
 
-    def write(self, name: str, lua: LuaScript, build_args: Callable[[], Sequence[str]]) -> Any:
-        """Run a write script on object ``name`` with this region's incarnation.
+    def write(
+        self,
+        shard: int,
+        keys: Sequence[str],
+        lua: LuaScript,
+        build_args: Callable[[], Sequence[str]],
+    ) -> Any:
+        """Run a write script on ``keys`` of ``shard`` with this region's incarnation.
 
         ``build_args`` is called again after an identity change, so that the
         arguments (the replica id above all) follow the current identity.
         """
-        shard = self.layout.shard_of(name)
-        keys = [*self.layout.shard_keys(shard), self.layout.data_key(name)]
         for _ in range(3):
             try:
                 return self.scripts.call(lua, keys, [self.incarnation, *build_args()])
             except ScriptError as exc:
                 if not self.heal(exc, shard):
                     raise
-        raise IdentityError(f"could not write {name!r}: the region's identity keeps changing")
+        raise IdentityError(f"could not write {keys[-1]!r}: the region's identity keeps changing")
 
     # -- objects -------------------------------------------------------------
     def counter(self, name: str) -> RedisPNCounter:

@@ -28,10 +28,7 @@ Call = tuple["LuaScript", Sequence[str], Sequence[str | int]]
 class LuaScript:
     name: str
     text: str
-
-    @property
-    def sha(self) -> str:
-        return hashlib.sha1(self.text.encode()).hexdigest()
+    sha: str
 
 
 @cache
@@ -39,7 +36,8 @@ def script(name: str) -> LuaScript:
     """The script ``lua/<name>.lua`` with the prelude in front."""
     folder = resources.files("crdtredis.store") / "lua"
     prelude = (folder / "_prelude.lua").read_text()
-    return LuaScript(name, prelude + "\n" + (folder / f"{name}.lua").read_text())
+    text = prelude + "\n" + (folder / f"{name}.lua").read_text()
+    return LuaScript(name, text, hashlib.sha1(text.encode()).hexdigest())
 
 
 class ScriptError(Exception):

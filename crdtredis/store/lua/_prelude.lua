@@ -17,11 +17,35 @@ local function crdt_fail(code, detail)
   return redis.error_reply('CRDT ' .. code .. ' ' .. (detail or ''))
 end
 
--- Record that `name` changed: the next version of its shard, in the index.
-local function crdt_record(head, changes, name)
-  local version = redis.call('HINCRBY', head, 'v', 1)
-  redis.call('ZADD', changes, version, name)
-  return version
+-- Record that the objects named in the list `names` changed: each gets the
+-- next version of its shard, in the order given, in the change index.
+local function crdt_record(head, changes, names)
+  if #names == 0 then return end
+  local last = redis.call('HINCRBY', head, 'v', #names)
+  local args = {}
+  for i, name in ipairs(names) do
+    args[2 * i - 1] = last - #names + i
+    args[2 * i] = name
+  end
+  redis.call('ZADD', changes, unpack(args))
+end
+
+-- The exact sum of decimal slot strings, as a decimal string (two base-1e9
+-- halves, so sums past 2^53 stay exact).
+local function crdt_sum(values)
+  local high, low = 0, 0
+  for _, v in ipairs(values) do
+    if #v <= 9 then
+      low = low + tonumber(v)
+    else
+      high = high + tonumber(string.sub(v, 1, #v - 9))
+      low = low + tonumber(string.sub(v, -9))
+    end
+  end
+  high = high + math.floor(low / 1000000000)
+  low = low % 1000000000
+  if high == 0 then return string.format('%d', low) end
+  return string.format('%d%09d', high, low)
 end
 
 -- The stored type code of an object, or false when it does not exist yet.

@@ -2,33 +2,49 @@
 -- KEYS[1]  shard head, KEYS[2] shard change index, KEYS[3..] the counters' hashes
 -- ARGV[1]  incarnation, ARGV[2] type code (g or pn), ARGV[3] the slot field
 --          (replica id, or '-' .. replica id for a decrement),
---          ARGV[4] '1' to return the first counter's hash, else '0',
+--          ARGV[4] '1' to return the first counter's value, else '0',
 --          then per counter: name, amount (a decimal integer >= 0)
--- Returns  the first counter's fields (HGETALL form) when asked, else the
+-- Returns  when asked, {P, N}: the first counter's sums of increment and
+--          decrement slots as decimal strings (exact past 2^53); else the
 --          number of counters. All counters are checked (type, overflow)
 --          before any is written: on an error nothing is written.
 local code, field = ARGV[2], ARGV[3]
 local count = #KEYS - 2
+local created = {}
 for i = 1, count do
   local data, name, amount = KEYS[i + 2], ARGV[3 + 2 * i], ARGV[4 + 2 * i]
-  local stored = crdt_type(data)
-  if stored and stored ~= code then
-    return crdt_fail('WRONGTYPE', stored .. '\t' .. name)
+  local found = redis.call('HMGET', data, '', field)
+  if found[1] and found[1] ~= code then
+    return crdt_fail('WRONGTYPE', found[1] .. '\t' .. name)
   end
-  local current = redis.call('HGET', data, field) or '0'
-  if not crdt_fits(current, amount) then
+  if not crdt_fits(found[2] or '0', amount) then
     return crdt_fail('OVERFLOW', amount .. '\t' .. name)
   end
+  created[i] = not found[1]
 end
 local guard = crdt_guard(KEYS[1], ARGV[1])
 if guard then return crdt_fail(guard) end
+local changed = {}
 for i = 1, count do
   local data, name, amount = KEYS[i + 2], ARGV[3 + 2 * i], ARGV[4 + 2 * i]
   if amount ~= '0' then
-    redis.call('HSETNX', data, '', code)
+    if created[i] then redis.call('HSET', data, '', code) end
     redis.call('HINCRBY', data, field, amount)
-    crdt_record(KEYS[1], KEYS[2], name)
+    changed[#changed + 1] = name
   end
 end
-if ARGV[4] == '1' then return redis.call('HGETALL', KEYS[3]) end
-return count
+crdt_record(KEYS[1], KEYS[2], changed)
+if ARGV[4] ~= '1' then return count end
+local all = redis.call('HGETALL', KEYS[3])
+local p, n = {}, {}
+for j = 1, #all, 2 do
+  local f = all[j]
+  if f ~= '' then
+    if string.sub(f, 1, 1) == '-' and code == 'pn' then
+      n[#n + 1] = all[j + 1]
+    else
+      p[#p + 1] = all[j + 1]
+    end
+  end
+end
+return {crdt_sum(p), crdt_sum(n)}

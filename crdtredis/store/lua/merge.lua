@@ -125,7 +125,7 @@ local joins = {
   ['2p'] = join_twophase, ['or'] = join_orset, sq = join_sequence,
 }
 
-local results = {}
+local results, changed = {}, {}
 local at = 2
 for i = 3, #KEYS do
   local data, name, code = KEYS[i], ARGV[at], ARGV[at + 1]
@@ -147,11 +147,12 @@ for i = 3, #KEYS do
       results[#results + 1] = outcome
     elseif outcome then
       redis.call('HSETNX', data, '', code)
-      crdt_record(KEYS[1], KEYS[2], name)
+      changed[#changed + 1] = name
       results[#results + 1] = 1
     else
       results[#results + 1] = 0
     end
   end
 end
+crdt_record(KEYS[1], KEYS[2], changed)
 return results

@@ -32,5 +32,5 @@ else
   redis.call('HSET', data, '~' .. target, '1')
   result = 1
 end
-crdt_record(KEYS[1], KEYS[2], name)
+crdt_record(KEYS[1], KEYS[2], {name})
 return result

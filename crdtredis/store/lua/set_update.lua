@@ -43,5 +43,5 @@ else
   end
 end
 redis.call('HSETNX', data, '', code)
-crdt_record(KEYS[1], KEYS[2], name)
+crdt_record(KEYS[1], KEYS[2], {name})
 return result

@@ -1,0 +1,82 @@
+"""Invariant 2: replica identity, incarnations, and what happens after a wipe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from crdtredis.errors import IdentityError
+from crdtredis.store import Region
+from tests.store.conftest import Backend
+
+
+def wipe(client: Any) -> None:
+    """Lose every key, as a Redis restarted without persistence would."""
+    if hasattr(client, "get_primaries"):
+        for node in client.get_primaries():
+            client.get_redis_connection(node).flushall()
+    else:
+        client.flushall()
+
+
+def test_a_region_finds_its_identity_again(client: Any) -> None:
+    first = Region("eu", client)
+    again = Region("eu", client)
+    assert again.replica == first.replica
+    assert first.replica.startswith("eu.") and len(first.incarnation) == 8
+
+
+def test_one_redis_serves_one_region_per_prefix(client: Any) -> None:
+    Region("eu", client)
+    with pytest.raises(IdentityError, match="belongs to region 'eu', not 'us'"):
+        Region("us", client)
+    assert Region("us", client, prefix="other").replica.startswith("us.")
+
+
+def test_the_stored_shard_count_wins(client: Any) -> None:
+    Region("eu", client, shards=16)
+    assert Region("eu", client).layout.shards == 16
+    with pytest.raises(IdentityError, match="16 shards, not 32"):
+        Region("eu", client, shards=32)
+
+
+def test_a_malformed_identity_is_reported(client: Any) -> None:
+    client.hset("crdt#region", mapping={"region": "eu"})
+    with pytest.raises(IdentityError, match="malformed region identity"):
+        Region("eu", client)
+
+
+@pytest.mark.parametrize("name", ["", "e u", "-eu", "x" * 33])
+def test_region_names_are_checked(client: Any, name: str) -> None:
+    with pytest.raises(ValueError, match="region name"):
+        Region(name, client)
+
+
+def test_after_a_wipe_a_region_counts_in_a_new_slot(client: Any) -> None:
+    region = Region("eu", client)
+    counter = region.counter("views")
+    counter.incr(5)
+    old = region.replica
+    peer_copy = counter.to_dict()
+
+    wipe(client)
+    assert counter.incr(2) == 2
+    assert region.replica != old
+    # The old slot comes back through a merge, and both slots count.
+    counter.merge(peer_copy)
+    assert counter.value() == 7
+    assert counter.to_dict()["p"] == {old: 5, region.replica: 2}
+
+
+def test_a_stale_process_adopts_the_new_incarnation(backend: Backend) -> None:
+    client = backend()
+    stale = Region("eu", client)
+    stale.counter("a").incr()
+    wipe(client)
+    fresh = Region("eu", client)
+    assert fresh.replica != stale.replica
+    stale.counter("a").incr()
+    stale.gset("s").add("x")
+    assert stale.replica == fresh.replica
+    assert fresh.counter("a").to_dict()["p"] == {fresh.replica: 1}
