@@ -48,7 +48,7 @@ from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 from crdtredis.errors import InvalidKeyNameError
 
 DEFAULT_PREFIX = "crdt"
-DEFAULT_SHARDS = 64
+DEFAULT_SHARDS = 16
 MAX_NAME_LENGTH = 512
 
 #: Type codes stored in field "" of every object, by pure type name.

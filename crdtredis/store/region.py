@@ -78,7 +78,8 @@ class Region:
         redis: a ``redis://`` URL or a client with ``decode_responses=True``.
         prefix: the key prefix; regions sharing one Redis need different ones.
         shards: change-index shards, fixed when the identity is created
-            (default 64); an existing identity's count always wins.
+            (default 16; more spread a Redis Cluster wider); an existing
+            identity's count always wins.
         cluster: connect to a Redis Cluster (when ``redis`` is a URL).
     """
 
