@@ -1,6 +1,6 @@
 """crdtredis: conflict-free replicated counters, sets and event logs on plain Redis."""
 
-from crdtredis.store import Region
+from crdtredis.replication import Region
 
 __version__ = "0.1.0"
 

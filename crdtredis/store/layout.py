@@ -8,6 +8,7 @@ A region's Redis holds, under a prefix (``crdt`` by default)::
     crdt#region             this region's identity: name, incarnation, replica, shards
     crdt#cursor:<peer>      how far this region has pulled from <peer> (replication)
     crdt#sync:<peer>        statistics of the last sync passes from <peer>
+    crdt#lock:<peer>        held by the one sync pass from <peer> under way
 
 Every object belongs to one of ``shards`` shards (CRC-32 of its name), and
 each shard has a Redis Cluster hash tag: a short number chosen so that shard
@@ -139,6 +140,9 @@ class KeyLayout:
 
     def sync_stats_key(self, peer: str) -> str:
         return f"{self.prefix}#sync:{peer}"
+
+    def lock_key(self, peer: str) -> str:
+        return f"{self.prefix}#lock:{peer}"
 
     @property
     def data_pattern(self) -> str:

@@ -1,0 +1,294 @@
+"""A region's configuration: TOML file, then environment, then flags.
+
+Sources in increasing priority: the TOML file (``--config`` or
+``CRDTREDIS_CONFIG``), the environment (``CRDTREDIS_REGION``,
+``CRDTREDIS_REDIS_URL``, ``CRDTREDIS_PEERS`` as ``name=url,name=url``, and the
+others listed in :data:`ENVIRONMENT`), then explicit overrides (CLI flags).
+Every problem is a :class:`ConfigError` whose message names the setting and
+says what is expected.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from crdtredis.errors import CRDTRedisError
+from crdtredis.store.identity import REGION_PATTERN
+from crdtredis.store.layout import DEFAULT_PREFIX
+
+
+class ConfigError(CRDTRedisError, ValueError):
+    """The configuration is missing something or holds a bad value."""
+
+
+@dataclass(frozen=True)
+class PeerConfig:
+    """A peer region this region pulls from."""
+
+    name: str
+    url: str
+
+    def __repr__(self) -> str:
+        return f"PeerConfig(name={self.name!r}, url={redact(self.url)!r})"
+
+
+@dataclass(frozen=True, repr=False)
+class RegionConfig:
+    """Everything a region's processes need to know."""
+
+    region: str
+    redis_url: str
+    peers: tuple[PeerConfig, ...] = ()
+    prefix: str = DEFAULT_PREFIX
+    cluster: bool = False
+    #: Where the RQ queue lives (RQ needs a plain Redis); default: ``redis_url``.
+    queue_url: str | None = None
+    #: Seconds between sync passes from each peer.
+    sync_interval: float = 0.5
+    #: Socket timeout (seconds) for every call to a peer's Redis.
+    peer_timeout: float = 2.0
+    #: Keys read from a peer per shard per round of a pass.
+    sync_batch: int = 1000
+    #: Longest wait (seconds) between attempts at a peer that keeps failing.
+    max_backoff: float = 30.0
+    exporter_bind: str = "0.0.0.0"
+    exporter_port: int = 9108
+    #: Names or glob patterns of the keys the exporter reports.
+    exporter_keys: tuple[str, ...] = ("*",)
+    #: Most per-key series the exporter emits; the rest are counted as dropped.
+    exporter_max_keys: int = 1000
+
+    @property
+    def queue(self) -> str:
+        return self.queue_url or self.redis_url
+
+    def __repr__(self) -> str:
+        peers = ", ".join(f"{p.name}={redact(p.url)}" for p in self.peers)
+        url = redact(self.redis_url)
+        return f"RegionConfig(region={self.region!r}, redis_url={url!r}, peers=[{peers}])"
+
+    def peer(self, name: str) -> PeerConfig:
+        for peer in self.peers:
+            if peer.name == name:
+                return peer
+        known = ", ".join(p.name for p in self.peers) or "none"
+        raise ConfigError(f"region {self.region!r} has no peer {name!r} (peers: {known})")
+
+
+#: Environment variables and the settings they fill.
+ENVIRONMENT = {
+    "CRDTREDIS_REGION": "region",
+    "CRDTREDIS_REDIS_URL": "redis_url",
+    "CRDTREDIS_PEERS": "peers",
+    "CRDTREDIS_PREFIX": "prefix",
+    "CRDTREDIS_QUEUE_URL": "queue_url",
+    "CRDTREDIS_SYNC_INTERVAL": "sync_interval",
+    "CRDTREDIS_PEER_TIMEOUT": "peer_timeout",
+    "CRDTREDIS_EXPORTER_PORT": "exporter_port",
+    "CRDTREDIS_EXPORTER_BIND": "exporter_bind",
+}
+
+#: Sections of the TOML file and the settings their keys fill.
+_FILE_SECTIONS = {
+    "sync": {
+        "interval": "sync_interval",
+        "timeout": "peer_timeout",
+        "batch": "sync_batch",
+        "max_backoff": "max_backoff",
+    },
+    "exporter": {
+        "bind": "exporter_bind",
+        "port": "exporter_port",
+        "keys": "exporter_keys",
+        "max_keys": "exporter_max_keys",
+    },
+}
+_TOP_LEVEL = {"region", "redis_url", "prefix", "cluster", "queue_url", "peers"}
+
+
+def parse_peers(text: str) -> tuple[PeerConfig, ...]:
+    """``name=url,name=url`` (the form of ``CRDTREDIS_PEERS`` and ``--peer``)."""
+    peers = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, eq, url = item.partition("=")
+        if not eq or not name.strip() or not url.strip():
+            raise ConfigError(f"peer {redact(item)!r} must be written name=redis://host:port/db")
+        peers.append(PeerConfig(name.strip(), url.strip()))
+    return tuple(peers)
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _FILE_SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path}: [{key}] must be a table")
+            for inner, inner_value in value.items():
+                setting = _FILE_SECTIONS[key].get(inner)
+                if setting is None:
+                    known = ", ".join(_FILE_SECTIONS[key])
+                    raise ConfigError(f"{path}: unknown setting {key}.{inner} (known: {known})")
+                values[setting] = inner_value
+        elif key == "peers":
+            if not isinstance(value, list) or not all(isinstance(p, dict) for p in value):
+                raise ConfigError(f"{path}: peers must be [[peers]] tables with name and url")
+            try:
+                values["peers"] = tuple(PeerConfig(str(p["name"]), str(p["url"])) for p in value)
+            except KeyError as exc:
+                raise ConfigError(f"{path}: a [[peers]] entry has no {exc.args[0]}") from None
+        elif key in _TOP_LEVEL:
+            values[key] = value
+        else:
+            known = ", ".join(sorted(_TOP_LEVEL | set(_FILE_SECTIONS)))
+            raise ConfigError(f"{path}: unknown setting {key!r} (known: {known})")
+    return values
+
+
+def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for variable, setting in ENVIRONMENT.items():
+        if env.get(variable):
+            values[setting] = parse_peers(env[variable]) if setting == "peers" else env[variable]
+    return values
+
+
+def _coerce(values: dict[str, Any]) -> dict[str, Any]:
+    """Check and convert each setting to its declared type."""
+    kinds = {f.name: f.type for f in fields(RegionConfig)}
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        kind = str(kinds[name])
+        try:
+            if kind == "float":
+                out[name] = float(value)
+                if out[name] <= 0:
+                    raise ValueError
+            elif kind == "int":
+                if isinstance(value, bool):
+                    raise ValueError
+                out[name] = int(value)
+                if out[name] <= 0:
+                    raise ValueError
+            elif kind == "bool":
+                if isinstance(value, str):
+                    value = {"true": True, "1": True, "false": False, "0": False}[value.lower()]
+                if not isinstance(value, bool):
+                    raise ValueError
+                out[name] = value
+            elif kind == "tuple[str, ...]":
+                items = value.split(",") if isinstance(value, str) else value
+                if not isinstance(items, list | tuple) or not all(
+                    isinstance(i, str) for i in items
+                ):
+                    raise ValueError
+                out[name] = tuple(i.strip() for i in items if i.strip())
+            elif name == "peers":
+                out[name] = tuple(value)
+            else:
+                if not isinstance(value, str):
+                    raise ValueError
+                out[name] = value
+        except (ValueError, KeyError, TypeError):
+            raise ConfigError(
+                f"setting {name} = {redact(str(value))!r} is not a valid {_describe(kind)}"
+            ) from None
+    return out
+
+
+def _describe(kind: str) -> str:
+    return {
+        "float": "positive number",
+        "int": "positive whole number",
+        "bool": "true or false",
+        "tuple[str, ...]": "list of strings",
+    }.get(kind, "string")
+
+
+def load_config(
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> RegionConfig:
+    """Build a region's configuration from its three sources.
+
+    Args:
+        path: the TOML file; ``CRDTREDIS_CONFIG`` names one when omitted.
+        env: the environment (``os.environ`` when omitted).
+        overrides: explicit settings (CLI flags); ``None`` values are ignored.
+
+    Raises:
+        ConfigError: a source cannot be read, or a setting is missing or bad.
+    """
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    file = path or env.get("CRDTREDIS_CONFIG")
+    if file:
+        values.update(_from_file(Path(file)))
+    values.update(_from_environment(env))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    values = _coerce(values)
+    for required, hint in (
+        ("region", "CRDTREDIS_REGION or --region"),
+        ("redis_url", "CRDTREDIS_REDIS_URL or --redis-url"),
+    ):
+        if not values.get(required):
+            raise ConfigError(f"no {required} configured: set it in the config file, {hint}")
+    config = RegionConfig(**values)
+    return _checked(config)
+
+
+def _checked(config: RegionConfig) -> RegionConfig:
+    if not REGION_PATTERN.fullmatch(config.region):
+        raise ConfigError(f"region name {config.region!r} must be 1-32 letters, digits, '_' or '-'")
+    names = [p.name for p in config.peers]
+    for peer in config.peers:
+        if not REGION_PATTERN.fullmatch(peer.name):
+            raise ConfigError(f"peer name {peer.name!r} must be 1-32 letters, digits, '_' or '-'")
+        if peer.name == config.region:
+            raise ConfigError(f"region {config.region!r} lists itself as a peer")
+    if len(set(names)) != len(names):
+        raise ConfigError(f"a peer is listed twice: {names}")
+    for name, url in [("redis_url", config.redis_url), ("queue_url", config.queue_url)] + [
+        (f"peer {p.name}", p.url) for p in config.peers
+    ]:
+        if url is not None and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError(
+                f"{name} {redact(url)!r} must be a redis://, rediss:// or unix:// URL"
+            )
+    return config
+
+
+def with_overrides(config: RegionConfig, **changes: Any) -> RegionConfig:
+    """A copy of ``config`` with some settings changed (checked again)."""
+    return _checked(replace(config, **_coerce(changes)))
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***``, safe to print or log."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+__all__ = ["ConfigError", "PeerConfig", "RegionConfig", "load_config", "parse_peers", "redact"]

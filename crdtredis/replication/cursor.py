@@ -1,0 +1,55 @@
+"""How far this region has pulled from a peer: one version per peer shard.
+
+A cursor belongs to one incarnation of the peer (and its shard count). When
+the peer's identity differs, the cursor means nothing and the pass starts from
+zero: a full resync. Cursors only move forward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crdtredis.store.identity import RegionIdentity
+from crdtredis.store.region import Region
+from crdtredis.store.scripts import script
+
+
+@dataclass
+class Cursor:
+    peer: str
+    incarnation: str | None
+    versions: list[int]
+
+    @classmethod
+    def load(cls, region: Region, peer: str, identity: RegionIdentity) -> tuple[Cursor, bool]:
+        """This region's cursor for ``peer``; True as second item when it was reset.
+
+        A cursor stored for another incarnation or shard count of the peer is
+        reset to zero (full resync).
+        """
+        fields = region.client.hgetall(region.layout.cursor_key(peer))
+        if fields.get("inc") != identity.incarnation or fields.get("shards") != str(
+            identity.shards
+        ):
+            return cls(peer, identity.incarnation, [0] * identity.shards), True
+        versions = [int(fields.get(str(s), 0)) for s in range(identity.shards)]
+        return cls(peer, identity.incarnation, versions), False
+
+    def advance(self, region: Region, updates: dict[int, int]) -> None:
+        """Record new versions (never moving back) in this region's Redis."""
+        if not updates:
+            return
+        args: list[str] = [str(self.incarnation), str(len(self.versions))]
+        for shard, version in updates.items():
+            args += [str(shard), str(version)]
+            self.versions[shard] = max(self.versions[shard], version)
+        region.scripts.call(script("cursor_advance"), [region.layout.cursor_key(self.peer)], args)
+
+    def rewind(self, region: Region, shard: int) -> None:
+        """Start one shard over from zero (the peer's shard went back in time)."""
+        self.versions[shard] = 0
+        region.client.hset(region.layout.cursor_key(self.peer), str(shard), 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.versions)

@@ -1,0 +1,64 @@
+"""A region with its peers: the local store plus replication from the peers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from crdtredis.config import PeerConfig, RegionConfig
+from crdtredis.replication.peer import Peer
+from crdtredis.replication.sync import PeerReport, Syncer
+from crdtredis.store.region import Region as LocalRegion
+
+
+class Region(LocalRegion):
+    """A region's Redis plus the peers it pulls from.
+
+    ``Region("eu", url, peers={"us": us_url})``; ``region.sync()`` runs one
+    pass from every peer and returns a report per peer. Everything else is
+    the local store (:class:`crdtredis.store.Region`).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        redis: Any,
+        *,
+        peers: Mapping[str, str] | Sequence[PeerConfig] = (),
+        peer_timeout: float = 2.0,
+        sync_batch: int = 1000,
+        **options: Any,
+    ) -> None:
+        super().__init__(name, redis, **options)
+        configs = (
+            [PeerConfig(n, u) for n, u in peers.items()] if isinstance(peers, Mapping) else peers
+        )
+        self.peers = [
+            Peer(
+                c,
+                prefix=self.layout.prefix,
+                timeout=peer_timeout,
+                cluster=options.get("cluster", False),
+            )
+            for c in configs
+        ]
+        self.syncer = Syncer(self, self.peers, batch=sync_batch)
+
+    @classmethod
+    def from_config(cls, config: RegionConfig) -> Region:
+        return cls(
+            config.region,
+            config.redis_url,
+            peers=config.peers,
+            peer_timeout=config.peer_timeout,
+            sync_batch=config.sync_batch,
+            prefix=config.prefix,
+            cluster=config.cluster,
+        )
+
+    def sync(self) -> list[PeerReport]:
+        """One sync pass from every peer; a failing peer is reported, not raised."""
+        return self.syncer.sync()
+
+    def sync_peer(self, name: str) -> PeerReport:
+        return self.syncer.sync_peer(name)

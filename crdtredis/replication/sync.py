@@ -1,0 +1,176 @@
+"""The sync pass: pull what each peer changed since the cursor and merge it in."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import redis
+
+from crdtredis.crdt.interface import StateDict
+from crdtredis.errors import CRDTRedisError
+from crdtredis.replication import stats
+from crdtredis.replication.cursor import Cursor
+from crdtredis.replication.lock import PassLock
+from crdtredis.replication.peer import Peer
+from crdtredis.store import codec
+from crdtredis.store.region import Region
+
+log = logging.getLogger(__name__)
+
+#: Most rejected keys a report lists by name (all are counted).
+REJECTED_LISTED = 20
+
+
+@dataclass
+class PeerReport:
+    """What one pass from one peer did."""
+
+    peer: str
+    keys_read: int = 0
+    keys_changed: int = 0
+    rejected: dict[str, str] = field(default_factory=dict)
+    full_resync: bool = False
+    duration: float = 0.0
+    error: str | None = None
+    skipped: str | None = None
+    peer_version: int = 0
+    cursor_version: int = 0
+    lag: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"{self.peer}: skipped ({self.skipped})"
+        outcome = "ok" if self.ok else f"FAILED: {self.error}"
+        extra = f", {len(self.rejected)} rejected" if self.rejected else ""
+        resync = ", full resync" if self.full_resync else ""
+        return (
+            f"{self.peer}: {outcome}; {self.keys_read} keys read, {self.keys_changed} changed"
+            f"{extra}{resync}, lag {self.lag}, {self.duration * 1000:.1f} ms"
+        )
+
+
+class Syncer:
+    """Runs sync passes of one region from its peers.
+
+    Args:
+        region: the local region, merged into.
+        peers: the peers to pull from.
+        batch: keys read per peer shard per round (one round is a few round
+            trips: index, states, merge, cursor).
+    """
+
+    def __init__(self, region: Region, peers: Iterable[Peer], batch: int = 1000) -> None:
+        self.region = region
+        self.peers = {peer.name: peer for peer in peers}
+        self.batch = batch
+
+    def sync(self) -> list[PeerReport]:
+        """One pass from every peer, one after the other."""
+        return [self.sync_peer(name) for name in self.peers]
+
+    def sync_peer(self, name: str) -> PeerReport:
+        """One pass from one peer; errors are reported, never raised.
+
+        A peer that is down, slow or hung costs at most its timeout per call
+        and ends the pass with ``error`` set; local writes are never touched.
+        """
+        peer = self.peers[name]
+        report = PeerReport(peer.name)
+        start = time.monotonic()
+        lock = PassLock(self.region, peer.name)
+        try:
+            if not lock.acquire():
+                report.skipped = "another pass from this peer is under way"
+            else:
+                try:
+                    self._pull(peer, report, lock)
+                finally:
+                    lock.release()
+        except (redis.exceptions.RedisError, OSError, CRDTRedisError) as exc:
+            report.error = describe_error(exc, peer)
+            log.warning("sync %s <- %s failed: %s", self.region.name, peer.name, report.error)
+        report.duration = time.monotonic() - start
+        try:
+            stats.record(self.region, report)
+        except redis.exceptions.RedisError as exc:
+            log.warning("could not record sync statistics for %s: %s", peer.name, exc)
+        return report
+
+    def _pull(self, peer: Peer, report: PeerReport, lock: PassLock) -> None:
+        identity = peer.identity()
+        if identity is None:
+            return
+        layout = peer.layout(identity)
+        cursor, report.full_resync = Cursor.load(self.region, peer.name, identity)
+        heads = peer.heads(layout)
+        due: dict[int, int] = {}
+        for shard, head in enumerate(heads):
+            if head < cursor.versions[shard]:
+                cursor.rewind(self.region, shard)
+                report.full_resync = True
+            if head > cursor.versions[shard]:
+                due[shard] = cursor.versions[shard]
+        while due:
+            page = peer.changes(layout, due, self.batch)
+            names = [name for entries in page.values() for name, _ in entries]
+            states = self._decode(names, peer.read(layout, names), report)
+            merged = self.region.merge_many(states)
+            report.keys_read += len(names)
+            report.keys_changed += len(merged.changed)
+            for key, error in merged.rejected.items():
+                self._reject(report, key, str(error))
+            updates = {shard: entries[-1][1] for shard, entries in page.items() if entries}
+            cursor.advance(self.region, updates)
+            due = {
+                shard: cursor.versions[shard]
+                for shard, entries in page.items()
+                if len(entries) == self.batch
+            }
+            lock.refresh()
+        report.peer_version = sum(heads)
+        report.cursor_version = cursor.total
+        report.lag = peer.pending(layout, cursor.versions)
+
+    def _decode(
+        self, names: Sequence[str], stored: Sequence[dict[str, str]], report: PeerReport
+    ) -> dict[str, StateDict]:
+        """Peer hashes as states; malformed ones are rejected here, before any merge."""
+        states: dict[str, StateDict] = {}
+        for name, fields in zip(names, stored, strict=True):
+            if not fields:
+                continue
+            try:
+                type_name = codec.type_name_of(fields)
+                if type_name is None:
+                    raise ValueError("the object has no type field")
+                states[name] = codec.decode(type_name, fields)
+            except ValueError as exc:
+                self._reject(report, name, f"state of key {name!r} rejected, nothing merged: {exc}")
+        return states
+
+    def _reject(self, report: PeerReport, name: str, reason: str) -> None:
+        if len(report.rejected) < REJECTED_LISTED or name in report.rejected:
+            report.rejected[name] = reason
+        else:
+            report.rejected.setdefault("...", "more keys rejected")
+        log.warning("sync %s <- %s: %s", self.region.name, report.peer, reason)
+
+
+def describe_error(exc: BaseException, peer: Peer) -> str:
+    """One line saying what went wrong and where, with no password in it."""
+    if isinstance(exc, redis.exceptions.TimeoutError):
+        return f"peer {peer.name} ({peer.where}) did not answer in time: {exc}"
+    if isinstance(exc, redis.exceptions.ConnectionError | OSError):
+        return f"peer {peer.name} ({peer.where}) is unreachable: {exc}"
+    return f"{type(exc).__name__}: {exc}".replace(peer.url, peer.where)
