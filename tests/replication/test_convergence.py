@@ -1,0 +1,124 @@
+"""Random operations of every type in three regions converge to the pure model."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from crdtredis.crdt import GCounter, GSet, ORSet, PNCounter, Sequence, TwoPhaseSet
+from tests.replication.conftest import NAMES, Regions, converge
+
+pytestmark = pytest.mark.integration
+
+KEYS = {
+    "pn": (PNCounter, "counter"),
+    "g": (GCounter, "gcounter"),
+    "gs": (GSet, "gset"),
+    "2p": (TwoPhaseSet, "twophase_set"),
+    "or": (ORSet, "orset"),
+    "seq": (Sequence, "sequence"),
+}
+
+
+def random_op(rng: random.Random, key: str, obj: Any) -> tuple[str, Any]:
+    element = rng.choice("abcd")
+    if key in ("pn", "g"):
+        return ("decr" if key == "pn" and rng.random() < 0.3 else "incr"), rng.randint(0, 50)
+    if key == "seq":
+        if len(obj) and rng.random() < 0.3:
+            return "remove", rng.randrange(len(obj))
+        return "insert", (rng.randint(0, len(obj)), f"{element}{rng.randint(0, 999)}")
+    if key in ("2p", "or") and rng.random() < 0.35:
+        return "remove", element
+    return "add", element
+
+
+def perform(obj: Any, op: tuple[str, Any]) -> None:
+    kind, arg = op
+    try:
+        if kind == "insert":
+            obj.insert(*arg)
+        else:
+            getattr(obj, kind)(arg)
+    except (KeyError, ValueError):
+        pass  # removing a non-member, re-adding to a 2P-Set: refused alike
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_histories_converge_to_the_pure_model(regions: Regions, seed: int) -> None:
+    rng = random.Random(seed)
+    live = regions.all()
+    model = {r.name: {k: cls(r.replica) for k, (cls, _) in KEYS.items()} for r in live}
+    for _ in range(120):
+        if rng.random() < 0.8:
+            region = rng.choice(live)
+            key = rng.choice(list(KEYS))
+            stored = getattr(region, KEYS[key][1])(f"key:{key}")
+            op = random_op(rng, key, model[region.name][key])
+            perform(model[region.name][key], op)
+            perform(stored, op)
+        else:
+            region = rng.choice(live)
+            peer = rng.choice([p for p in NAMES if p != region.name])
+            assert region.sync_peer(peer).ok
+            for key in KEYS:
+                model[region.name][key].merge(model[peer][key])
+    converge(rng.sample(live, len(live)))
+
+    for key, (cls, factory) in KEYS.items():
+        expected = cls("model")
+        for name in NAMES:
+            expected.merge(model[name][key])
+        for region in live:
+            assert getattr(region, factory)(f"key:{key}").to_dict() == expected.to_dict()
+
+
+def test_no_ping_pong_once_converged(regions: Regions) -> None:
+    live = regions.all()
+    for region in live:
+        region.counter("c").incr()
+        region.orset("s").add(region.name)
+    converge(live)
+    heads = [
+        [r.client.hget(r.layout.head_key(s), "v") for s in range(r.layout.shards)] for r in live
+    ]
+    for region in live:
+        for report in region.sync():
+            assert report.keys_changed == 0 and report.keys_read == 0
+    assert heads == [
+        [r.client.hget(r.layout.head_key(s), "v") for s in range(r.layout.shards)] for r in live
+    ]
+
+
+def test_changes_travel_through_a_middle_region(regions: Regions) -> None:
+    # eu and ap do not pull from each other; us pulls from both.
+    eu, us, ap = regions.open("eu", ("us",)), regions.open("us"), regions.open("ap", ("us",))
+    eu.counter("views").incr(5)
+    eu.sequence("log").append("from eu")
+    ap.counter("views").decr(2)
+    converge([eu, us, ap], rounds=2)
+    assert [r.counter("views").value() for r in (eu, us, ap)] == [3, 3, 3]
+    assert ap.sequence("log").to_list() == ["from eu"]
+
+
+def test_a_second_pass_at_once_is_skipped_not_doubled(regions: Regions) -> None:
+    eu = regions.open("eu")
+    lock = eu.client.set(eu.layout.lock_key("us"), "someone", nx=True, px=5000)
+    assert lock
+    report = eu.sync_peer("us")
+    assert report.skipped and report.ok
+
+
+def test_a_wiped_peer_is_resynced_in_full(regions: Regions) -> None:
+    eu, us = regions.open("eu"), regions.open("us")
+    us.counter("c").incr(4)
+    assert eu.sync_peer("us").full_resync
+    assert not eu.sync_peer("us").full_resync
+    regions.servers["us"].client().flushall()
+    us = regions.open("us")
+    us.counter("c").incr(1)
+    report = eu.sync_peer("us")
+    assert report.full_resync and report.keys_changed == 1
+    assert eu.counter("c").value() == 5
