@@ -90,6 +90,7 @@ ENVIRONMENT = {
     "CRDTREDIS_QUEUE_URL": "queue_url",
     "CRDTREDIS_SYNC_INTERVAL": "sync_interval",
     "CRDTREDIS_PEER_TIMEOUT": "peer_timeout",
+    "CRDTREDIS_MAX_BACKOFF": "max_backoff",
     "CRDTREDIS_EXPORTER_PORT": "exporter_port",
     "CRDTREDIS_EXPORTER_BIND": "exporter_bind",
 }
