@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import redis
 
-from crdtredis.crdt.interface import StateDict
 from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import stats
 from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.lock import PassLock
-from crdtredis.replication.peer import Peer
-from crdtredis.store import codec
+from crdtredis.replication.peer import Changes, Peer
+from crdtredis.store.layout import KeyLayout
 from crdtredis.store.region import Region
 
 log = logging.getLogger(__name__)
@@ -121,43 +121,39 @@ class Syncer:
                 report.full_resync = True
             if head > cursor.versions[shard]:
                 due[shard] = cursor.versions[shard]
-        while due:
-            page = peer.changes(layout, due, self.batch)
-            names = [name for entries in page.values() for name, _ in entries]
-            states = self._decode(names, peer.read(layout, names), report)
-            merged = self.region.merge_many(states)
-            report.keys_read += len(names)
-            report.keys_changed += len(merged.changed)
-            for key, error in merged.rejected.items():
-                self._reject(report, key, str(error))
-            updates = {shard: entries[-1][1] for shard, entries in page.items() if entries}
-            cursor.advance(self.region, updates)
-            due = {
-                shard: cursor.versions[shard]
-                for shard, entries in page.items()
-                if len(entries) == self.batch
-            }
-            lock.refresh()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pull-{peer.name}") as reader:
+            # Read the next page from the peer while this one merges locally.
+            fetch = reader.submit(self._fetch, peer, layout, due) if due else None
+            while fetch is not None:
+                page, stored = fetch.result()
+                due = {
+                    shard: entries[-1][1]
+                    for shard, entries in page.items()
+                    if len(entries) == self.batch
+                }
+                fetch = reader.submit(self._fetch, peer, layout, due) if due else None
+                merged = self.region.merge_stored(stored)
+                report.keys_read += sum(len(entries) for entries in page.values())
+                report.keys_changed += len(merged.changed)
+                for key, error in merged.rejected.items():
+                    self._reject(report, key, str(error))
+                cursor.advance(
+                    self.region,
+                    {shard: entries[-1][1] for shard, entries in page.items() if entries},
+                )
+                lock.refresh()
         report.peer_version = sum(heads)
         report.cursor_version = cursor.total
         report.lag = peer.pending(layout, cursor.versions)
 
-    def _decode(
-        self, names: Sequence[str], stored: Sequence[dict[str, str]], report: PeerReport
-    ) -> dict[str, StateDict]:
-        """Peer hashes as states; malformed ones are rejected here, before any merge."""
-        states: dict[str, StateDict] = {}
-        for name, fields in zip(names, stored, strict=True):
-            if not fields:
-                continue
-            try:
-                type_name = codec.type_name_of(fields)
-                if type_name is None:
-                    raise ValueError("the object has no type field")
-                states[name] = codec.decode(type_name, fields)
-            except ValueError as exc:
-                self._reject(report, name, f"state of key {name!r} rejected, nothing merged: {exc}")
-        return states
+    def _fetch(
+        self, peer: Peer, layout: KeyLayout, after: dict[int, int]
+    ) -> tuple[dict[int, Changes], dict[str, dict[str, str]]]:
+        """One page: what changed past ``after`` in each shard, and those objects' hashes."""
+        page = peer.changes(layout, after, self.batch)
+        names = [name for entries in page.values() for name, _ in entries]
+        stored = {n: f for n, f in zip(names, peer.read(layout, names), strict=True) if f}
+        return page, stored
 
     def _reject(self, report: PeerReport, name: str, reason: str) -> None:
         if len(report.rejected) < REJECTED_LISTED or name in report.rejected:

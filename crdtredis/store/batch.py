@@ -8,6 +8,7 @@ and all groups go out in one pipeline.
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from crdtredis.errors import (
 from crdtredis.store import codec
 from crdtredis.store.layout import TYPE_CODES, TYPE_NAMES, check_name
 from crdtredis.store.scripts import LuaScript, ScriptError, script
-from crdtredis.store.validation import validate
+from crdtredis.store.validation import validate, validate_stored
 
 if TYPE_CHECKING:
     from crdtredis.store.region import Region
@@ -77,7 +78,8 @@ def _by_shard(region: Region, names: Sequence[str]) -> list[tuple[int, list[str]
 
 
 def _data_keys(region: Region, shard: int, names: list[str]) -> list[str]:
-    return [*region.layout.shard_keys(shard), *(region.layout.data_key(n) for n in names)]
+    layout = region.layout
+    return [*layout.shard_keys(shard), *(layout.data_key(n, shard) for n in names)]
 
 
 def incr_many(region: Region, amounts: Mapping[str, int], type_name: str, sign: str = "") -> None:
@@ -148,23 +150,36 @@ class MergeReport:
 
 
 def merge_many(region: Region, states: Mapping[str, StateDict]) -> MergeReport:
+    """Join pure states (``to_dict`` form) in."""
+    return _merge(region, states, validate)
+
+
+def merge_stored(region: Region, stored: Mapping[str, Mapping[str, str]]) -> MergeReport:
+    """Join objects' hashes as another region stores them (what a sync reads)."""
+    return _merge(region, stored, validate_stored)
+
+
+def _merge(region: Region, inputs: Mapping[str, Any], check: Callable[..., Any]) -> MergeReport:
     report = MergeReport()
     encoded: dict[str, tuple[str, codec.Fields]] = {}
-    for name, state in states.items():
+    for name, value in inputs.items():
         try:
-            encoded[check_name(name)] = validate(name, state)
+            encoded[check_name(name)] = check(name, value)
         except (InvalidStateError, ValueError) as exc:
             report.rejected[name] = exc
 
     def builder(shard: int, names: list[str]) -> Build:
+        payload = json.dumps(
+            [
+                [name, encoded[name][0], [x for pair in encoded[name][1] for x in pair]]
+                for name in names
+            ],
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
         def build() -> tuple[list[str], list[str]]:
-            args: list[str] = []
-            for name in names:
-                code, fields = encoded[name]
-                args += [name, code, str(len(fields))]
-                for f, v in fields:
-                    args += [f, v]
-            return _data_keys(region, shard, names), args
+            return _data_keys(region, shard, names), [payload]
 
         return build
 
@@ -206,4 +221,4 @@ def names(region: Region, pattern: str = "*") -> Iterator[str]:
             yield from (m for m in members if fnmatch.fnmatchcase(m, pattern))
 
 
-__all__ = ["MergeReport", "incr_many", "merge_many", "names"]
+__all__ = ["MergeReport", "incr_many", "merge_many", "merge_stored", "names"]

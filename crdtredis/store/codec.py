@@ -19,6 +19,8 @@ from crdtredis.crdt import SLOT_MAX
 from crdtredis.crdt.interface import StateDict
 from crdtredis.store.layout import TYPE_CODES, TYPE_NAMES
 
+__all__ = ["TYPE_CODES", "TYPE_NAMES", "check_slot", "decode", "encode"]
+
 _CANONICAL_INT = re.compile(r"0|[1-9][0-9]*")
 
 Fields = list[tuple[str, str]]
@@ -42,8 +44,10 @@ def parse_id(text: str) -> list[Any]:
     return [int(counter), replica]
 
 
-def _slot(field: str, value: str) -> int:
-    if not _CANONICAL_INT.fullmatch(value) or int(value) > SLOT_MAX:
+def check_slot(field: str, value: str) -> int:
+    """A stored slot value: a canonical decimal integer in ``[0, 2**63-1]``."""
+    canonical = value.isascii() and value.isdigit() and (value[0] != "0" or value == "0")
+    if not canonical or len(value) > 19 or int(value) > SLOT_MAX:
         raise ValueError(f"slot {field!r} holds {value!r}, not an integer in [0, 2**63-1]")
     return int(value)
 
@@ -73,9 +77,9 @@ def decode(type_name: str, fields: Mapping[str, str]) -> StateDict:
         n: dict[str, int] = {}
         for f, v in body:
             if f.startswith("-") and type_name == "pncounter":
-                n[f[1:]] = _slot(f, v)
+                n[f[1:]] = check_slot(f, v)
             else:
-                p[f] = _slot(f, v)
+                p[f] = check_slot(f, v)
         if type_name == "gcounter":
             return {"type": type_name, "slots": p}
         return {"type": type_name, "p": p, "n": n}

@@ -118,8 +118,10 @@ class KeyLayout:
     def shard_of(self, name: str) -> int:
         return zlib.crc32(name.encode()) % self.shards
 
-    def data_key(self, name: str) -> str:
-        return f"{self.prefix}:{{{self.tags[self.shard_of(name)]}}}:{name}"
+    def data_key(self, name: str, shard: int | None = None) -> str:
+        """The hash of object ``name`` (``shard``, when known, saves hashing the name again)."""
+        tag = self.tags[self.shard_of(name) if shard is None else shard]
+        return f"{self.prefix}:{{{tag}}}:{name}"
 
     def head_key(self, shard: int) -> str:
         return f"{self.prefix}#{{{self.tags[shard]}}}:head"

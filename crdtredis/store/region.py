@@ -96,6 +96,7 @@ class Region:
         self.name = check_region_name(name)
         self.client = connect(redis, cluster=cluster, socket_timeout=socket_timeout)
         self.scripts = ScriptRunner(self.client)
+        self.scripts.load_all()
         self._wanted_shards = shards
         self.layout = KeyLayout(prefix, shards or DEFAULT_SHARDS)
         self.identity = self._find_or_create_identity()
@@ -256,6 +257,10 @@ class Region:
     def merge_many(self, states: Mapping[str, StateDict]) -> batch.MergeReport:
         """Join many objects' states in (validated first), one script call per shard batch."""
         return batch.merge_many(self, states)
+
+    def merge_stored(self, stored: Mapping[str, Mapping[str, str]]) -> batch.MergeReport:
+        """Join objects' hashes as a peer stores them (validated first); what sync uses."""
+        return batch.merge_stored(self, stored)
 
     def __repr__(self) -> str:
         return f"Region({self.name!r}, replica={self.replica!r}, {describe_client(self.client)})"

@@ -40,6 +40,15 @@ def script(name: str) -> LuaScript:
     return LuaScript(name, text, hashlib.sha1(text.encode()).hexdigest())
 
 
+def all_scripts() -> list[LuaScript]:
+    folder = resources.files("crdtredis.store") / "lua"
+    return [
+        script(entry.name.removesuffix(".lua"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".lua") and not entry.name.startswith("_")
+    ]
+
+
 class ScriptError(Exception):
     """A script refused the call on purpose: ``code`` says why, ``detail`` about what."""
 
@@ -74,6 +83,11 @@ class ScriptRunner:
     def load(self, lua: LuaScript) -> None:
         # On a cluster, SCRIPT LOAD goes to every primary.
         self.client.script_load(lua.text)
+
+    def load_all(self) -> None:
+        """Load every script now, so the first batches do not meet NOSCRIPT."""
+        for lua in all_scripts():
+            self.load(lua)
 
     def call(self, lua: LuaScript, keys: Sequence[str], args: Sequence[str | int]) -> Any:
         """Run one script; raise :class:`ScriptError` when it refuses."""

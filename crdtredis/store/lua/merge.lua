@@ -1,8 +1,9 @@
 -- merge.lua: join replicated state into objects of one shard (the CRDT merge).
 -- KEYS[1]  shard head, KEYS[2] shard change index, KEYS[3..] the objects' hashes
--- ARGV[1]  incarnation, then per object: name, type code, field count F,
---          then F field/value pairs in the layout's encoding (already
---          validated by the caller)
+-- ARGV[1]  incarnation, ARGV[2] a JSON array with one entry per object, in
+--          the order of KEYS[3..]: [name, type code, [field, value, ...]],
+--          fields in the layout's encoding, already validated by the caller
+--          (one string instead of thousands of arguments: far cheaper to send)
 -- Returns  one entry per object: 1 changed (and recorded in the index with a
 --          new version), 0 nothing new (nothing recorded: no ping-pong), or an
 --          error string 'WRONGTYPE <stored>' / 'CONFLICT <field>' for an
@@ -24,17 +25,27 @@ local function sorted_keys(set)
   return list
 end
 
-local function join_counter(data, fields)
-  local changed = false
+local function join_counter(data, fields, current, create)
+  if not current then
+    local names = {}
+    for j = 1, #fields, 2 do names[#names + 1] = fields[j] end
+    current = redis.call('HMGET', data, unpack(names))
+  end
+  local updates = {}
   for j = 1, #fields, 2 do
-    local f, v = fields[j], fields[j + 1]
-    local current = redis.call('HGET', data, f)
-    if not current or crdt_greater(v, current) then
-      redis.call('HSET', data, f, v)
-      changed = true
+    local stored, v = current[(j + 1) / 2], fields[j + 1]
+    if not stored or crdt_greater(v, stored) then
+      updates[#updates + 1] = fields[j]
+      updates[#updates + 1] = v
     end
   end
-  return changed
+  if #updates == 0 then return false end
+  if create then
+    updates[#updates + 1] = ''
+    updates[#updates + 1] = create
+  end
+  redis.call('HSET', data, unpack(updates))
+  return true
 end
 
 local function join_gset(data, fields)
@@ -126,14 +137,22 @@ local joins = {
 }
 
 local results, changed = {}, {}
-local at = 2
+local objects = cjson.decode(ARGV[2])
 for i = 3, #KEYS do
-  local data, name, code = KEYS[i], ARGV[at], ARGV[at + 1]
-  local count = tonumber(ARGV[at + 2])
-  local fields = {}
-  for j = 1, 2 * count do fields[j] = ARGV[at + 2 + j] end
-  at = at + 3 + 2 * count
-  local stored = crdt_type(data)
+  local data = KEYS[i]
+  local name, code, fields = objects[i - 2][1], objects[i - 2][2], objects[i - 2][3]
+  local count = #fields / 2
+  local stored, current
+  if (code == 'g' or code == 'pn') and #fields > 0 then
+    -- one read for the type and every slot: counters are most of a sync
+    local names = {''}
+    for j = 1, #fields, 2 do names[#names + 1] = fields[j] end
+    current = redis.call('HMGET', data, unpack(names))
+    stored = current[1]
+    table.remove(current, 1)
+  else
+    stored = crdt_type(data)
+  end
   local join = joins[code]
   if stored and stored ~= code then
     results[#results + 1] = 'WRONGTYPE ' .. stored
@@ -142,11 +161,11 @@ for i = 3, #KEYS do
   elseif count == 0 then
     results[#results + 1] = 0
   else
-    local outcome = join(data, fields)
+    local outcome = join(data, fields, current, current and not stored and code)
     if type(outcome) == 'string' then
       results[#results + 1] = outcome
     elseif outcome then
-      redis.call('HSETNX', data, '', code)
+      if not stored and not current then redis.call('HSET', data, '', code) end
       changed[#changed + 1] = name
       results[#results + 1] = 1
     else

@@ -1,0 +1,146 @@
+"""Replication figures: sync throughput, idle pass cost, write-to-visible latency.
+
+Run: ``.venv/bin/python -m benchmarks.bench_sync [--quick]``. Starts its own
+redis-servers (and, for latency, real ``crdtredis worker`` processes).
+Each figure comes with its reference from the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from crdtredis import Region
+from crdtredis.embedded import RedisServer
+
+CONSOLE_SCRIPT = str(Path(sys.executable).parent / "crdtredis")
+
+
+def fill(region: Region, count: int, start: int = 0) -> None:
+    for first in range(start, start + count, 5000):
+        region.incr_many(
+            {f"counter:{i}": 1 for i in range(first, min(first + 5000, start + count))}
+        )
+
+
+def throughput(keys: int) -> None:
+    with RedisServer() as eu_server, RedisServer() as us_server:
+        us = Region("us", us_server.url)
+        eu = Region("eu", eu_server.url, peers={"us": us_server.url})
+        fill(us, keys)
+        started = time.perf_counter()
+        report = eu.sync_peer("us")
+        ours = report.keys_read / (time.perf_counter() - started)
+        names = [us.layout.data_key(f"counter:{i}") for i in range(keys)]
+        client = us_server.client()
+        started = time.perf_counter()
+        for first in range(0, keys, 1000):
+            pipe = client.pipeline(transaction=False)
+            for key in names[first : first + 1000]:
+                pipe.hgetall(key)
+            pipe.execute()
+        reference = keys / (time.perf_counter() - started)
+        assert report.ok and report.keys_changed == keys, report.summary()
+        print(
+            f"sync throughput, {keys} changed counters, one pass: {ours:,.0f} keys/s "
+            f"vs pipelined HGETALL {reference:,.0f} keys/s, ratio {ours / reference:.2f}x "
+            "(target >= 0.5x and >= 50,000 keys/s)"
+        )
+
+
+def idle_pass(small: int, large: int, repeats: int = 20) -> None:
+    timings = {}
+    for keys in (small, large):
+        with RedisServer() as eu_server, RedisServer() as us_server:
+            us = Region("us", us_server.url)
+            eu = Region("eu", eu_server.url, peers={"us": us_server.url})
+            fill(us, keys)
+            assert eu.sync_peer("us").keys_read == keys
+            samples = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                report = eu.sync_peer("us")
+                samples.append(time.perf_counter() - started)
+                assert report.ok and report.keys_read == 0
+            timings[keys] = statistics.median(samples)
+    ratio = timings[large] / timings[small]
+    print(
+        f"idle sync pass: {timings[small] * 1e3:.2f} ms with {small:,} keys, "
+        f"{timings[large] * 1e3:.2f} ms with {large:,} keys, ratio {ratio:.2f} (target ~1)"
+    )
+
+
+def latency(probes: int, interval: float = 0.5) -> None:
+    names = ("eu", "us", "ap")
+    servers = {name: RedisServer().start() for name in names}
+    workers = []
+    try:
+        for name in names:
+            peers = ",".join(f"{p}={servers[p].url}" for p in names if p != name)
+            env = {
+                **os.environ,
+                "CRDTREDIS_REGION": name,
+                "CRDTREDIS_REDIS_URL": servers[name].url,
+                "CRDTREDIS_PEERS": peers,
+                "CRDTREDIS_SYNC_INTERVAL": str(interval),
+            }
+            workers.append(
+                subprocess.Popen(
+                    [CONSOLE_SCRIPT, "worker"],
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        regions = {name: Region(name, servers[name].url) for name in names}
+        rng = random.Random(3)
+        time.sleep(2 * interval)
+        samples = []
+        for probe in range(probes):
+            origin = rng.choice(names)
+            others = [regions[n].counter("probe") for n in names if n != origin]
+            expected = probe + 1
+            time.sleep(rng.uniform(0, interval))
+            regions[origin].counter("probe").incr()
+            written = time.perf_counter()
+            while any(c.value() != expected for c in others):
+                if time.perf_counter() - written > 30:
+                    raise RuntimeError("a probe did not converge within 30 s")
+                time.sleep(0.002)
+            samples.append(time.perf_counter() - written)
+        samples.sort()
+        p50 = samples[len(samples) // 2]
+        p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+        print(
+            f"write-to-visible in both other regions, {probes} probes, workers every "
+            f"{interval}s: p50 {p50 * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms, max "
+            f"{samples[-1] * 1e3:.0f} ms (reference: the interval, {interval * 1e3:.0f} ms; "
+            "target p99 < 1 s)"
+        )
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=15)
+        for server in servers.values():
+            server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for CI")
+    quick = parser.parse_args().quick
+    throughput(20_000 if quick else 100_000)
+    idle_pass(1_000, 100_000 if quick else 1_000_000)
+    latency(20 if quick else 100)
+
+
+if __name__ == "__main__":
+    main()
