@@ -70,10 +70,10 @@ def check_replica_id(replica: object) -> str:
     Replica ids name slots and tags in stored state, so they are short words
     of letters, digits and ``._:-`` that start with a letter or digit.
     """
-    if replica in _KNOWN_GOOD:
-        return replica
     if not isinstance(replica, str):
         raise ValueError(f"replica id must be a string, got {type(replica).__name__}")
+    if replica in _KNOWN_GOOD:
+        return replica
     if not replica:
         raise ValueError("replica id must not be empty")
     if len(replica) > REPLICA_ID_MAX_LEN:
