@@ -9,6 +9,8 @@ import fakeredis
 import pytest
 import redis
 
+from crdtredis.config import load_config
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
@@ -23,12 +25,25 @@ def test_the_core_example_runs() -> None:
     exec(compile(block, str(README), "exec"), {})
 
 
-def test_the_region_example_runs_on_fakeredis(monkeypatch: pytest.MonkeyPatch) -> None:
-    (block,) = python_blocks("from crdtredis import Region")
-    server = fakeredis.FakeServer()
+@pytest.mark.parametrize("index", [0, 1])
+def test_the_region_examples_run_on_fakeredis(monkeypatch: pytest.MonkeyPatch, index: int) -> None:
+    blocks = python_blocks("from crdtredis import Region")
+    assert len(blocks) == 2
+    servers: dict[str, fakeredis.FakeServer] = {}
 
     def from_url(url: str, **kwargs: object) -> fakeredis.FakeRedis:
+        server = servers.setdefault(url, fakeredis.FakeServer())
         return fakeredis.FakeRedis(server=server, decode_responses=True)
 
     monkeypatch.setattr(redis.Redis, "from_url", staticmethod(from_url))
-    exec(compile(block, str(README), "exec"), {})
+    exec(compile(blocks[index], str(README), "exec"), {})
+
+
+def test_the_configuration_example_is_valid(tmp_path: Path) -> None:
+    (block,) = re.findall(r"```toml\n(.*?)```", README.read_text(), flags=re.S)
+    path = tmp_path / "eu.toml"
+    path.write_text(block)
+    config = load_config(path, env={})
+    assert config.region == "eu"
+    assert [p.name for p in config.peers] == ["us", "ap"]
+    assert config.exporter_keys == ("counter:*",)
