@@ -21,7 +21,7 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from crdtredis.config import RegionConfig
-from crdtredis.replication import Region, stats
+from crdtredis.replication import Region, probe, stats
 from workers import jobs
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 #: Seconds a single sync job may run before RQ stops it (a full resync of a
 #: large region is the long case; every call to a peer has its own timeout).
 JOB_TIMEOUT = 1800
+#: Seconds between convergence probes written by each worker.
+PROBE_INTERVAL = 1.0
 FINISHED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 
 
@@ -37,6 +39,7 @@ class SyncScheduler:
         self.config = config
         self.region = region
         self.queue = queue
+        self.next_probe = 0.0
 
     def due(self, peer: str, now: float) -> bool:
         seen = stats.read(self.region, peer)
@@ -46,9 +49,12 @@ class SyncScheduler:
         return now >= seen.last_attempt + wait
 
     def tick(self) -> list[str]:
-        """Enqueue the sync jobs that are due; return the peers enqueued."""
+        """Enqueue the sync jobs that are due (and write a probe); return the peers enqueued."""
         enqueued = []
         now = time.time()
+        if now >= self.next_probe:
+            probe.write_probe(self.region, now)
+            self.next_probe = now + PROBE_INTERVAL
         for peer in self.config.peers:
             if self.due(peer.name, now) and self._enqueue(peer.name):
                 enqueued.append(peer.name)

@@ -8,10 +8,11 @@ input, 1 for a failure at run time (a Redis that cannot be reached, say).
 from __future__ import annotations
 
 from crdtredis.cli.app import cli
-from crdtredis.cli.replication import sync, worker
+from crdtredis.cli.replication import exporter, sync, worker
 
 cli.add_command(sync)
 cli.add_command(worker)
+cli.add_command(exporter)
 
 
 def main() -> None:

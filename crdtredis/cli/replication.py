@@ -58,3 +58,54 @@ def worker(settings: Settings, burst: bool, name: str | None) -> None:
         err=True,
     )
     run_worker(config, burst=burst, name=name)
+
+
+@click.command()
+@click.option("--bind", help="Address to listen on (default 0.0.0.0, config exporter.bind).")
+@click.option("--port", type=int, help="Port to listen on (default 9108, config exporter.port).")
+@click.option(
+    "--key",
+    "keys",
+    multiple=True,
+    help="A key name or glob pattern to report; repeatable (default: config exporter.keys).",
+)
+@click.option("--max-keys", type=int, help="Most keys reported (default 1000).")
+@pass_settings
+def exporter(
+    settings: Settings,
+    bind: str | None,
+    port: int | None,
+    keys: tuple[str, ...],
+    max_keys: int | None,
+) -> None:
+    """Serve this region's Prometheus metrics on /metrics until stopped."""
+    import signal
+    import threading
+
+    from crdtredis.config import with_overrides
+    from crdtredis.metrics import serve
+
+    config = with_overrides(
+        settings.config,
+        **{
+            k: v
+            for k, v in {
+                "exporter_bind": bind,
+                "exporter_port": port,
+                "exporter_keys": list(keys) or None,
+                "exporter_max_keys": max_keys,
+            }.items()
+            if v is not None
+        },
+    )
+    server, _thread = serve(config)
+    click.echo(
+        f"crdtredis exporter for region {config.region} on "
+        f"http://{config.exporter_bind}:{config.exporter_port}/metrics",
+        err=True,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    server.shutdown()

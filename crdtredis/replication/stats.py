@@ -20,6 +20,33 @@ if TYPE_CHECKING:
 #: Upper bounds (seconds) of the pass-duration histogram buckets.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
+
+@dataclass
+class Histogram:
+    """A Prometheus-style histogram kept in fields of a Redis hash: cumulative buckets."""
+
+    buckets: list[tuple[float, int]]
+    total: float
+    count: int
+
+    @staticmethod
+    def observe(pipe: Any, key: str, name: str, value: float, bounds: tuple[float, ...]) -> None:
+        """Queue the commands adding ``value`` to histogram ``name`` in hash ``key``."""
+        for bound in bounds:
+            if value <= bound:
+                pipe.hincrby(key, f"{name}:bucket:{bound}", 1)
+        pipe.hincrbyfloat(key, f"{name}:sum", value)
+        pipe.hincrby(key, f"{name}:count", 1)
+
+    @classmethod
+    def read(cls, fields: dict[str, str], name: str, bounds: tuple[float, ...]) -> Histogram:
+        return cls(
+            buckets=[(b, int(fields.get(f"{name}:bucket:{b}", 0))) for b in bounds],
+            total=float(fields.get(f"{name}:sum", 0.0)),
+            count=int(fields.get(f"{name}:count", 0)),
+        )
+
+
 TOTALS = (
     "passes_total",
     "errors_total",
@@ -45,9 +72,7 @@ class PeerStats:
     cursor_version: int
     lag: int
     totals: dict[str, int]
-    buckets: list[tuple[float, int]]
-    duration_sum: float
-    duration_count: int
+    durations: Histogram
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -93,11 +118,7 @@ def record(region: Region, report: PeerReport) -> None:
                 "lag": report.lag,
             },
         )
-        for bound in DURATION_BUCKETS:
-            if report.duration <= bound:
-                pipe.hincrby(key, f"bucket:{bound}", 1)
-        pipe.hincrbyfloat(key, "duration_sum", report.duration)
-        pipe.hincrby(key, "duration_count", 1)
+        Histogram.observe(pipe, key, "duration", report.duration, DURATION_BUCKETS)
     else:
         pipe.hincrby(key, "failures", 1)
     last_error = report.error or next(iter(report.rejected.values()), None)
@@ -124,9 +145,7 @@ def read(region: Region, peer: str) -> PeerStats:
         cursor_version=int(fields.get("cursor_version", 0)),
         lag=int(fields.get("lag", 0)),
         totals={name: int(fields.get(name, 0)) for name in TOTALS},
-        buckets=[(b, int(fields.get(f"bucket:{b}", 0))) for b in DURATION_BUCKETS],
-        duration_sum=float(fields.get("duration_sum", 0.0)),
-        duration_count=int(fields.get("duration_count", 0)),
+        durations=Histogram.read(fields, "duration", DURATION_BUCKETS),
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import redis
 
 from crdtredis.errors import CRDTRedisError
-from crdtredis.replication import stats
+from crdtredis.replication import probe, stats
 from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.lock import PassLock
 from crdtredis.replication.peer import Changes, Peer
@@ -133,6 +133,7 @@ class Syncer:
                 }
                 fetch = reader.submit(self._fetch, peer, layout, due) if due else None
                 merged = self.region.merge_stored(stored)
+                probe.observe(self.region, merged.changed)
                 report.keys_read += sum(len(entries) for entries in page.values())
                 report.keys_changed += len(merged.changed)
                 for key, error in merged.rejected.items():

@@ -9,6 +9,7 @@ A region's Redis holds, under a prefix (``crdt`` by default)::
     crdt#cursor:<peer>      how far this region has pulled from <peer> (replication)
     crdt#sync:<peer>        statistics of the last sync passes from <peer>
     crdt#lock:<peer>        held by the one sync pass from <peer> under way
+    crdt#convergence:<o>    histogram of convergence time of probes from region <o>
 
 Every object belongs to one of ``shards`` shards (CRC-32 of its name), and
 each shard has a Redis Cluster hash tag: a short number chosen so that shard

@@ -1,0 +1,282 @@
+"""The region collector: every series is read from Redis when Prometheus scrapes.
+
+No background thread and no state between scrapes (the custom-collector
+pattern of prometheus_client). The local Redis being down is reported as
+``crdtredis_up 0``; a peer being down as ``crdtredis_peer_up{peer} 0``; the
+scrape itself always succeeds, and peers are asked in parallel with a short
+timeout, so a hung peer costs at most that timeout.
+
+The region an exporter serves is a target label from the scrape
+configuration, not an exporter label (Prometheus' guide on writing
+exporters); ``crdtredis_region_info`` carries the identity.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+
+from crdtredis.metrics.divergence import missing
+from crdtredis.replication import Peer, probe, stats
+from crdtredis.replication.cursor import Cursor
+from crdtredis.replication.stats import Histogram
+from crdtredis.store import codec
+from crdtredis.store.region import Region
+
+log = logging.getLogger(__name__)
+
+COUNTER_TYPES = ("gcounter", "pncounter")
+
+
+@dataclass
+class PeerView:
+    """What one scrape learnt from one peer."""
+
+    up: bool = False
+    lag: int | None = None
+    states: dict[str, Any] = field(default_factory=dict)
+
+
+class RegionCollector:
+    """Collects a region's metrics from its Redis and its peers' at each scrape.
+
+    Args:
+        region: the local region.
+        peers: its peers (their clients should have a short timeout).
+        keys: names or glob patterns of the keys to report.
+        max_keys: most keys reported; the others are counted in
+            ``crdtredis_exporter_keys_dropped``.
+    """
+
+    def __init__(
+        self,
+        region: Region | Callable[[], Region],
+        peers: Sequence[Peer],
+        keys: Sequence[str] = ("*",),
+        max_keys: int = 1000,
+    ) -> None:
+        self._region = region if isinstance(region, Region) else None
+        self._open_region = region
+        self.peers = list(peers)
+        self.patterns = list(keys)
+        self.max_keys = max_keys
+
+    @property
+    def region(self) -> Region:
+        """The local region, opened at the first scrape that reaches its Redis."""
+        if self._region is None:
+            opener = self._open_region
+            self._region = opener if isinstance(opener, Region) else opener()
+        return self._region
+
+    def describe(self) -> list[Metric]:
+        # Registering must not scrape (Redis may be down at start-up).
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        started = time.monotonic()
+        up = GaugeMetricFamily("crdtredis_up", "1 when the local Redis answered this scrape.")
+        try:
+            families = list(self._collect_region())
+        except (redis.exceptions.RedisError, OSError) as exc:
+            log.warning("scrape: local Redis unavailable: %s", exc)
+            up.add_metric([], 0)
+            yield up
+        else:
+            up.add_metric([], 1)
+            yield up
+            yield from families
+        took = GaugeMetricFamily(
+            "crdtredis_scrape_duration_seconds", "Time this exporter took to collect."
+        )
+        took.add_metric([], time.monotonic() - started)
+        yield took
+
+    # -- the parts ---------------------------------------------------------
+    def selected_keys(self) -> tuple[list[str], int]:
+        """The reported keys (sorted, at most ``max_keys``) and how many were dropped."""
+        chosen: set[str] = set()
+        for pattern in self.patterns:
+            if any(c in pattern for c in "*?["):
+                chosen.update(n for n in self.region.names(pattern) if not probe.is_probe(n))
+            elif self.region.type_of(pattern) is not None:
+                chosen.add(pattern)
+        ordered = sorted(chosen)
+        return ordered[: self.max_keys], max(0, len(ordered) - self.max_keys)
+
+    def _local_states(self, names: list[str]) -> dict[str, Any]:
+        pipe = self.region.client.pipeline(transaction=False)
+        for name in names:
+            pipe.hgetall(self.region.layout.data_key(name))
+        states = {}
+        for name, fields in zip(names, pipe.execute(), strict=True):
+            if fields:
+                type_name = codec.type_name_of(fields)
+                if type_name is not None:
+                    states[name] = codec.decode(type_name, fields)
+        return states
+
+    def _peer_view(self, peer: Peer, names: list[str]) -> PeerView:
+        view = PeerView()
+        try:
+            identity = peer.identity()
+            view.up = True
+            if identity is None:
+                return view
+            layout = peer.layout(identity)
+            cursor, _ = Cursor.load(self.region, peer.name, identity)
+            view.lag = peer.pending(layout, cursor.versions)
+            for name, fields in zip(names, peer.read(layout, names), strict=True):
+                if fields:
+                    try:
+                        type_name = codec.type_name_of(fields)
+                        if type_name is not None:
+                            view.states[name] = codec.decode(type_name, fields)
+                    except ValueError:
+                        continue  # a corrupt peer key: sync reports it, divergence skips it
+        except (redis.exceptions.RedisError, OSError, ValueError) as exc:
+            log.info("scrape: peer %s unavailable: %s", peer.name, exc)
+            view.up = bool(view.up and not isinstance(exc, redis.exceptions.ConnectionError))
+        return view
+
+    def _collect_region(self) -> Iterator[Metric]:
+        region = self.region
+        identity = region.refresh_identity()
+        info = GaugeMetricFamily(
+            "crdtredis_region_info",
+            "The identity of the region this exporter serves (value 1).",
+            labels=["region", "replica", "incarnation"],
+        )
+        info.add_metric([identity.region, identity.replica, identity.incarnation], 1)
+        yield info
+
+        names, dropped = self.selected_keys()
+        local = self._local_states(names)
+        if self.peers:
+            with ThreadPoolExecutor(max_workers=len(self.peers)) as pool:
+                views = dict(
+                    zip(
+                        [p.name for p in self.peers],
+                        pool.map(lambda p: self._peer_view(p, names), self.peers),
+                        strict=True,
+                    )
+                )
+        else:
+            views = {}
+
+        value = GaugeMetricFamily(
+            "crdtredis_counter_value", "The counter's value as this region sees it.", labels=["key"]
+        )
+        divergence = GaugeMetricFamily(
+            "crdtredis_replica_divergence",
+            "Updates to the key that some reachable peer has and this region lacks (from slots).",
+            labels=["key"],
+        )
+        for name in names:
+            state = local.get(name)
+            if state is not None and state["type"] in COUNTER_TYPES:
+                value.add_metric([name], _counter_value(state))
+            theirs = [v.states[name] for v in views.values() if name in v.states]
+            try:
+                divergence.add_metric([name], missing(state, theirs))
+            except ValueError as exc:
+                log.info("scrape: no divergence for %r: %s", name, exc)
+        yield value
+        yield divergence
+        keys = GaugeMetricFamily("crdtredis_exporter_keys", "Keys reported by this exporter.")
+        keys.add_metric([], len(names))
+        yield keys
+        dropped_family = GaugeMetricFamily(
+            "crdtredis_exporter_keys_dropped",
+            "Keys matching the exporter's patterns but not reported (over max_keys).",
+        )
+        dropped_family.add_metric([], dropped)
+        yield dropped_family
+        yield from self._peer_families(views)
+
+    def _peer_families(self, views: dict[str, PeerView]) -> Iterator[Metric]:
+        peer_up = GaugeMetricFamily(
+            "crdtredis_peer_up", "1 when the peer's Redis answered this scrape.", labels=["peer"]
+        )
+        lag = GaugeMetricFamily(
+            "crdtredis_sync_lag_changes",
+            "Changes the peer has indexed past this region's cursor for it.",
+            labels=["peer"],
+        )
+        last_success = GaugeMetricFamily(
+            "crdtredis_sync_last_success_timestamp_seconds",
+            "When a sync pass from the peer last succeeded (Unix time).",
+            labels=["peer"],
+        )
+        merged = CounterMetricFamily(
+            "crdtredis_sync_merged_keys",
+            "Keys changed here by syncs from the peer.",
+            labels=["peer"],
+        )
+        read = CounterMetricFamily(
+            "crdtredis_sync_read_keys", "Keys read from the peer by sync passes.", labels=["peer"]
+        )
+        errors = CounterMetricFamily(
+            "crdtredis_sync_errors",
+            "Failed sync passes and rejected keys from the peer.",
+            labels=["peer"],
+        )
+        rejected = CounterMetricFamily(
+            "crdtredis_sync_rejected_keys",
+            "Peer keys rejected as malformed (never merged).",
+            labels=["peer"],
+        )
+        durations = HistogramMetricFamily(
+            "crdtredis_sync_duration_seconds",
+            "Duration of sync passes from the peer.",
+            labels=["peer"],
+        )
+        converge = HistogramMetricFamily(
+            "crdtredis_convergence_seconds",
+            "Time from a probe write in the origin region to its arrival here.",
+            labels=["origin"],
+        )
+        for peer in self.peers:
+            view = views.get(peer.name, PeerView())
+            peer_up.add_metric([peer.name], 1 if view.up else 0)
+            if view.lag is not None:
+                lag.add_metric([peer.name], view.lag)
+            seen = stats.read(self.region, peer.name)
+            if seen.last_success is not None:
+                last_success.add_metric([peer.name], seen.last_success)
+            merged.add_metric([peer.name], seen.totals["keys_merged_total"])
+            read.add_metric([peer.name], seen.totals["keys_read_total"])
+            errors.add_metric([peer.name], seen.totals["errors_total"])
+            rejected.add_metric([peer.name], seen.totals["keys_rejected_total"])
+            _add_histogram(durations, peer.name, seen.durations)
+        for origin in sorted({p.name for p in self.peers} | set(probe.origins(self.region))):
+            _add_histogram(converge, origin, probe.convergence(self.region, origin))
+        yield from (peer_up, lag, last_success, merged, read, errors, rejected, durations, converge)
+
+
+def _counter_value(state: dict[str, Any]) -> int:
+    if state["type"] == "gcounter":
+        return int(sum(state["slots"].values()))
+    return int(sum(state["p"].values()) - sum(state["n"].values()))
+
+
+def _add_histogram(family: HistogramMetricFamily, label: str, histogram: Histogram) -> None:
+    buckets = [(_bound(b), float(n)) for b, n in histogram.buckets]
+    buckets.append(("+Inf", float(histogram.count)))
+    family.add_metric([label], buckets, histogram.total)
+
+
+def _bound(value: float) -> str:
+    return f"{value:g}" if value != int(value) else f"{value:.1f}"

@@ -1,0 +1,80 @@
+"""Convergence probes: how long an update takes to reach this region from each origin.
+
+Every worker writes, about once a second, the current time (milliseconds)
+into its region's slot of the grow-only counter ``crdtredis:probe:<region>``
+(a grow-only counter whose slot is a timestamp: merge by max keeps the
+latest probe). The probe travels like any other update, directly or through
+other regions. When a sync pass here changes another region's probe, the
+time since it was written is one sample of convergence time from that origin,
+kept as a histogram in ``crdt#convergence:<origin>``.
+
+The samples compare two regions' clocks, so they are as good as the clocks'
+synchronisation (NTP keeps that to milliseconds, far below the figures of
+interest).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from crdtredis.replication.stats import Histogram
+from crdtredis.store.region import Region
+
+PROBE_PREFIX = "crdtredis:probe:"
+
+#: Upper bounds (seconds) of the convergence-time histogram buckets.
+CONVERGENCE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+def probe_name(region: str) -> str:
+    return f"{PROBE_PREFIX}{region}"
+
+
+def is_probe(name: str) -> bool:
+    return name.startswith(PROBE_PREFIX)
+
+
+def convergence_key(region: Region, origin: str) -> str:
+    return f"{region.layout.prefix}#convergence:{origin}"
+
+
+def origins_key(region: Region) -> str:
+    """The set of origins this region has convergence samples for."""
+    return f"{region.layout.prefix}#convergence-origins"
+
+
+def origins(region: Region) -> list[str]:
+    return sorted(region.client.smembers(origins_key(region)))
+
+
+def write_probe(region: Region, now: float | None = None) -> None:
+    """Move this region's probe slot up to the current time in milliseconds."""
+    now_ms = int((time.time() if now is None else now) * 1000)
+    probe = region.gcounter(probe_name(region.name))
+    current = probe.to_dict()["slots"].get(region.replica, 0)
+    if now_ms > current:
+        probe.incr(now_ms - current)
+
+
+def observe(region: Region, changed: Iterable[str], now: float | None = None) -> int:
+    """Record a convergence sample for each other region's probe among ``changed``."""
+    now = time.time() if now is None else now
+    origins = [n[len(PROBE_PREFIX) :] for n in changed if is_probe(n)]
+    origins = [o for o in origins if o != region.name]
+    if not origins:
+        return 0
+    pipe = region.client.pipeline(transaction=False)
+    for origin in origins:
+        written_ms = max(region.gcounter(probe_name(origin)).to_dict()["slots"].values(), default=0)
+        delay = max(0.0, now - written_ms / 1000)
+        Histogram.observe(
+            pipe, convergence_key(region, origin), "convergence", delay, CONVERGENCE_BUCKETS
+        )
+    pipe.execute()
+    return len(origins)
+
+
+def convergence(region: Region, origin: str) -> Histogram:
+    fields = region.client.hgetall(convergence_key(region, origin))
+    return Histogram.read(fields, "convergence", CONVERGENCE_BUCKETS)
