@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from crdtredis.embedded import RedisServer
+from tests.regions import NAMES, Regions
 
 ServerFactory = Callable[..., RedisServer]
 
@@ -30,3 +31,12 @@ def redis_servers() -> Iterator[ServerFactory]:
 def redis_server(redis_servers: ServerFactory) -> RedisServer:
     """One real redis-server for this test alone."""
     return redis_servers()
+
+
+@pytest.fixture
+def regions() -> Iterator[Regions]:
+    """Three regions, eu, us and ap, each on its own real redis-server (with AOF)."""
+    servers = {name: RedisServer(appendonly=True).start() for name in NAMES}
+    yield Regions(servers)
+    for server in servers.values():
+        server.stop()

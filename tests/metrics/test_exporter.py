@@ -1,0 +1,153 @@
+"""The exporter on real Redis regions: exact values and divergence, peer health, short scrapes."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from crdtredis.config import load_config
+from crdtredis.embedded import free_port
+from crdtredis.metrics import make_registry, serve
+from tests.regions import Regions, converge
+
+pytestmark = pytest.mark.integration
+
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def scrape(registry: CollectorRegistry) -> Samples:
+    text = generate_latest(registry).decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
+def registry_for(regions: Regions, name: str, **extra: Any) -> CollectorRegistry:
+    peers = ",".join(f"{p}={regions.servers[p].url}" for p in regions.servers if p != name)
+    env = {
+        "CRDTREDIS_REGION": name,
+        "CRDTREDIS_REDIS_URL": regions.servers[name].url,
+        "CRDTREDIS_PEERS": peers,
+    }
+    return make_registry(load_config(env=env, overrides=extra))
+
+
+def test_values_and_divergence_are_exact_before_and_after_sync(regions: Regions) -> None:
+    eu, us, ap = regions.all()
+    eu.counter("likes").incr(3)
+    us.counter("likes").incr(1)
+    ap.counter("likes").decr(1)
+    registry = registry_for(regions, "eu")
+    before = scrape(registry)
+    assert value(before, "crdtredis_up") == 1
+    assert value(before, "crdtredis_counter_value", key="likes") == 3
+    # one increment in us and one decrement in ap: two updates missing, though they cancel
+    assert value(before, "crdtredis_replica_divergence", key="likes") == 2
+    assert value(before, "crdtredis_sync_lag_changes", peer="us") == 1
+    assert (
+        value(
+            before,
+            "crdtredis_region_info",
+            region="eu",
+            replica=eu.replica,
+            incarnation=eu.incarnation,
+        )
+        == 1
+    )
+
+    converge([eu, us, ap])
+    after = scrape(registry)
+    assert value(after, "crdtredis_counter_value", key="likes") == 3
+    assert value(after, "crdtredis_replica_divergence", key="likes") == 0
+    assert value(after, "crdtredis_sync_lag_changes", peer="us") == 0
+    assert value(after, "crdtredis_sync_merged_keys_total", peer="us") == 1
+    assert value(after, "crdtredis_sync_duration_seconds_count", peer="us") == 3
+    assert (
+        value(after, "crdtredis_sync_last_success_timestamp_seconds", peer="us") > time.time() - 60
+    )
+
+
+def test_peer_up_follows_a_stopped_and_restarted_peer(regions: Regions) -> None:
+    registry = registry_for(regions, "eu")
+    assert value(scrape(registry), "crdtredis_peer_up", peer="us") == 1
+    regions.servers["us"].kill()
+    down = scrape(registry)
+    assert value(down, "crdtredis_peer_up", peer="us") == 0
+    assert value(down, "crdtredis_peer_up", peer="ap") == 1
+    regions.servers["us"].start()
+    assert value(scrape(registry), "crdtredis_peer_up", peer="us") == 1
+
+
+def test_a_hung_peer_keeps_the_scrape_short(regions: Regions) -> None:
+    registry = registry_for(regions, "eu")
+    regions.servers["us"].pause()
+    regions.servers["ap"].pause()
+    try:
+        started = time.monotonic()
+        samples = scrape(registry)
+        elapsed = time.monotonic() - started
+    finally:
+        regions.servers["us"].resume()
+        regions.servers["ap"].resume()
+    assert value(samples, "crdtredis_up") == 1
+    assert value(samples, "crdtredis_peer_up", peer="us") == 0
+    assert elapsed < 3.0  # both peers asked in parallel, each with a 1 s timeout
+
+
+def test_a_down_local_redis_is_up_0_not_a_failed_scrape(regions: Regions) -> None:
+    registry = registry_for(regions, "eu")
+    regions.servers["eu"].kill()
+    samples = scrape(registry)
+    assert value(samples, "crdtredis_up") == 0
+    regions.servers["eu"].start()
+    assert value(scrape(registry), "crdtredis_up") == 1
+
+
+def test_the_key_cap_counts_what_it_drops(regions: Regions) -> None:
+    eu = regions.open("eu")
+    eu.incr_many({f"page:{i}": 1 for i in range(7)})
+    eu.counter("other").incr()
+    registry = registry_for(
+        regions, "eu", exporter_keys=("page:*", "other", "missing"), exporter_max_keys=5
+    )
+    samples = scrape(registry)
+    reported = {
+        dict(labels)["key"] for (name, labels) in samples if name == "crdtredis_counter_value"
+    }
+    assert len(reported) == 5
+    assert value(samples, "crdtredis_exporter_keys_dropped") == 3
+
+
+def test_the_http_endpoint_serves_parseable_metrics(regions: Regions) -> None:
+    regions.open("eu").counter("likes").incr(2)
+    peers = ",".join(f"{p}={regions.servers[p].url}" for p in ("us", "ap"))
+    port = free_port()
+    config = load_config(
+        env={
+            "CRDTREDIS_REGION": "eu",
+            "CRDTREDIS_REDIS_URL": regions.servers["eu"].url,
+            "CRDTREDIS_PEERS": peers,
+        },
+        overrides={"exporter_port": port, "exporter_bind": "127.0.0.1"},
+    )
+    server, _ = serve(config)
+    try:
+        body = (
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        )
+    finally:
+        server.shutdown()
+    families = {f.name: f for f in text_string_to_metric_families(body)}
+    assert families["crdtredis_counter_value"].samples[0].value == 2
+    assert "process_cpu_seconds" in families
