@@ -19,6 +19,23 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -c 'from crdtredis.embedded import find_binary; print("redis-server:", find_binary())'
 	@touch $(STAMP)
 
+# Prometheus and docker-compose for the dashboard and compose tests: taken from
+# PATH, else installed from Debian's packages when this runs as root; without
+# them those tests are skipped with the reason.
+SYSTEM_TOOLS := $(VENV)/.system-tools-stamp
+$(SYSTEM_TOOLS):
+	@if command -v prometheus >/dev/null && command -v docker-compose >/dev/null; then \
+		echo "prometheus and docker-compose: on PATH"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing prometheus and docker-compose from Debian's packages"; \
+		(DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus docker-compose >/dev/null 2>&1 \
+		 || (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus docker-compose >/dev/null 2>&1)) \
+		|| echo "could not install prometheus/docker-compose: their tests will be skipped"; \
+	else \
+		echo "prometheus/docker-compose missing and not root: their tests will be skipped"; \
+	fi
+	@touch $(SYSTEM_TOOLS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -31,7 +48,7 @@ integration: $(STAMP)
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
 ## make test: lint, type-check and run every test (unit and integration).
-test: lint
+test: lint $(SYSTEM_TOOLS)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:
