@@ -12,7 +12,7 @@ class WrongTypeError(CRDTRedisError, ValueError):
 
     def __init__(self, name: str, stored: str, wanted: str) -> None:
         super().__init__(
-            f"key {name!r} is a {stored}, not a {wanted}: a key keeps its type for life; "
+            f"key {name!r} has type {stored}, not {wanted}: a key keeps its type for life; "
             "use another key name"
         )
         self.name, self.stored, self.wanted = name, stored, wanted

@@ -8,11 +8,24 @@ input, 1 for a failure at run time (a Redis that cannot be reached, say).
 from __future__ import annotations
 
 from crdtredis.cli.app import cli
+from crdtredis.cli.inspect import inspect, status
+from crdtredis.cli.objects import decr, get, incr, keys, log_group, set_group
 from crdtredis.cli.replication import exporter, sync, worker
 
-cli.add_command(sync)
-cli.add_command(worker)
-cli.add_command(exporter)
+for command in (
+    incr,
+    decr,
+    get,
+    inspect,
+    set_group,
+    log_group,
+    keys,
+    status,
+    sync,
+    worker,
+    exporter,
+):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ from prometheus_client.core import (
     Metric,
 )
 
-from crdtredis.metrics.divergence import missing
+from crdtredis.crdt.divergence import missing
 from crdtredis.replication import Peer, probe, stats
 from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.stats import Histogram

@@ -127,7 +127,7 @@ def test_a_malformed_state_is_rejected_whole(
 def test_a_state_of_another_type_is_refused(region: Region, client: Any) -> None:
     region.counter("c").incr()
     before = snapshot(client)
-    with pytest.raises(WrongTypeError, match="'c' is a pncounter, not a gset"):
+    with pytest.raises(WrongTypeError, match="'c' has type pncounter, not gset"):
         region.merge_many({"c": {"type": "gset", "members": ["a"]}}).raise_for("c")
     assert snapshot(client) == before
 

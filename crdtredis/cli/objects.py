@@ -1,0 +1,192 @@
+"""Commands on objects: incr, decr, get, set, log, keys."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from crdtredis.cli.app import Failure, Settings, pass_settings
+from crdtredis.replication.probe import is_probe
+
+COUNTER_TYPES = ("pncounter", "gcounter")
+SET_TYPES = {"orset": "orset", "2pset": "twophase_set", "gset": "gset"}
+
+
+def _amount(by: int, down: bool = False) -> int:
+    if by < 0:
+        hint = "" if down else "; use decr to count down"
+        raise Failure(f"--by must be >= 0, got {by}{hint}", 2)
+    return by
+
+
+def _existing_type(settings: Settings, key: str) -> str | None:
+    return settings.region().type_of(key)
+
+
+@click.command()
+@click.argument("key")
+@click.option("--by", default=1, show_default=True, help="Amount to add (>= 0).")
+@click.option(
+    "--type",
+    "type_name",
+    type=click.Choice(COUNTER_TYPES),
+    help="Counter type when the key is new (default pncounter; an existing key keeps its own).",
+)
+@pass_settings
+def incr(settings: Settings, key: str, by: int, type_name: str | None) -> None:
+    """Add to a counter; print its new value."""
+    region = settings.region()
+    stored = region.type_of(key)
+    chosen = stored if stored in COUNTER_TYPES and type_name is None else type_name or "pncounter"
+    counter = region.gcounter(key) if chosen == "gcounter" else region.counter(key)
+    click.echo(counter.incr(_amount(by)))
+
+
+@click.command()
+@click.argument("key")
+@click.option("--by", default=1, show_default=True, help="Amount to subtract (>= 0).")
+@pass_settings
+def decr(settings: Settings, key: str, by: int) -> None:
+    """Subtract from a PN counter; print its new value."""
+    click.echo(settings.region().counter(key).decr(_amount(by, down=True)))
+
+
+@click.command()
+@click.argument("key")
+@pass_settings
+def get(settings: Settings, key: str) -> None:
+    """Print a counter's value."""
+    region = settings.region()
+    stored = region.type_of(key)
+    if stored is None:
+        raise Failure(f"key {key!r} does not exist in region {region.name}", 2)
+    if stored not in COUNTER_TYPES:
+        hint = "set members" if stored in SET_TYPES else "log read"
+        raise Failure(f"key {key!r} has type {stored}, not a counter; use crdtredis {hint}", 2)
+    counter = region.gcounter(key) if stored == "gcounter" else region.counter(key)
+    click.echo(counter.value())
+
+
+@click.group("set")
+def set_group() -> None:
+    """Sets: add, remove, members (an OR-Set unless --type says otherwise)."""
+
+
+def _set(settings: Settings, key: str, type_name: str | None) -> Any:
+    region = settings.region()
+    stored = region.type_of(key)
+    chosen = type_name or (stored if stored in SET_TYPES else "orset")
+    return getattr(region, SET_TYPES[chosen])(key)
+
+
+SET_TYPE_OPTION = click.option(
+    "--type",
+    "type_name",
+    type=click.Choice(list(SET_TYPES)),
+    help="Set type when the key is new (default orset; an existing key keeps its own).",
+)
+
+
+@set_group.command("add")
+@click.argument("key")
+@click.argument("elements", nargs=-1, required=True)
+@SET_TYPE_OPTION
+@pass_settings
+def set_add(settings: Settings, key: str, elements: tuple[str, ...], type_name: str | None) -> None:
+    """Add elements to a set."""
+    target = _set(settings, key, type_name)
+    for element in elements:
+        target.add(element)
+
+
+@set_group.command("remove")
+@click.argument("key")
+@click.argument("elements", nargs=-1, required=True)
+@pass_settings
+def set_remove(settings: Settings, key: str, elements: tuple[str, ...]) -> None:
+    """Remove elements from a set (an error if one is not a member)."""
+    target = _set(settings, key, None)
+    if target.type_name == "gset":
+        raise Failure(f"key {key!r} is a gset, which only grows; use an orset to remove", 2)
+    for element in elements:
+        target.remove(element)
+
+
+@set_group.command("members")
+@click.argument("key")
+@pass_settings
+def set_members(settings: Settings, key: str) -> None:
+    """Print a set's members, one per line, sorted."""
+    for member in _set(settings, key, None):
+        click.echo(member)
+
+
+def parse_payload(text: str) -> Any:
+    """A log payload: JSON when it parses as JSON, else the plain string."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+@click.group("log")
+def log_group() -> None:
+    """Event logs (the Sequence): append, insert, remove, read."""
+
+
+@log_group.command("append")
+@click.argument("key")
+@click.argument("payloads", nargs=-1, required=True)
+@pass_settings
+def log_append(settings: Settings, key: str, payloads: tuple[str, ...]) -> None:
+    """Append events (JSON, or plain strings) to a log."""
+    log = settings.region().sequence(key)
+    for payload in payloads:
+        log.append(parse_payload(payload))
+
+
+@log_group.command("insert")
+@click.argument("key")
+@click.argument("index", type=int)
+@click.argument("payload")
+@pass_settings
+def log_insert(settings: Settings, key: str, index: int, payload: str) -> None:
+    """Insert an event so it becomes the one at INDEX."""
+    settings.region().sequence(key).insert(index, parse_payload(payload))
+
+
+@log_group.command("remove")
+@click.argument("key")
+@click.argument("index", type=int)
+@pass_settings
+def log_remove(settings: Settings, key: str, index: int) -> None:
+    """Remove the event at INDEX; print it."""
+    click.echo(json.dumps(settings.region().sequence(key).remove(index)))
+
+
+@log_group.command("read")
+@click.argument("key")
+@click.option("--last", type=int, help="Only the last N events.")
+@pass_settings
+def log_read(settings: Settings, key: str, last: int | None) -> None:
+    """Print a log's events in order, one JSON value per line."""
+    items = settings.region().sequence(key).to_list()
+    if last is not None:
+        if last < 0:
+            raise Failure(f"--last must be >= 0, got {last}", 2)
+        items = items[-last:] if last else []
+    for item in items:
+        click.echo(json.dumps(item, ensure_ascii=False))
+
+
+@click.command()
+@click.argument("pattern", default="*")
+@click.option("--type", "with_type", is_flag=True, help="Also print each key's type.")
+@pass_settings
+def keys(settings: Settings, pattern: str, with_type: bool) -> None:
+    """List the region's keys matching a glob PATTERN (default: all), sorted."""
+    region = settings.region()
+    for name in sorted(n for n in region.names(pattern) if not is_probe(n)):
+        click.echo(f"{name}\t{region.type_of(name)}" if with_type else name)
