@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install test lint unit integration clean
+.PHONY: install test lint unit integration demo bench clean
 
 install: $(STAMP)
 
@@ -50,6 +50,10 @@ integration: $(STAMP)
 ## make test: lint, type-check and run every test (unit and integration).
 test: lint $(SYSTEM_TOOLS)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## make demo: three regions converging on this machine, live in the terminal.
+demo: $(STAMP)
+	$(BIN)/crdtredis demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

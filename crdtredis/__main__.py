@@ -1,0 +1,5 @@
+"""``python -m crdtredis``: the command line."""
+
+from crdtredis.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""``crdtredis demo``: regions converging on this machine, with nothing installed by hand."""
