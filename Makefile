@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install test lint unit integration demo bench clean
+.PHONY: install test lint unit integration demo bench bench-quick clean
 
 install: $(STAMP)
 
@@ -54,6 +54,17 @@ test: lint $(SYSTEM_TOOLS)
 ## make demo: three regions converging on this machine, live in the terminal.
 demo: $(STAMP)
 	$(BIN)/crdtredis demo $(DEMO_ARGS)
+
+## make bench: the benchmark suite (make bench BENCH_ARGS=--quick for a one-minute run).
+BENCH_ARGS ?=
+bench: $(STAMP)
+	@command -v redis-benchmark >/dev/null || ([ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-tools >/dev/null 2>&1) \
+		|| echo "no redis-benchmark: the 50-client case will be skipped"
+	@$(BIN)/python -c 'import pycrdt' 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+bench-quick:
+	$(MAKE) bench BENCH_ARGS="--quick $(BENCH_ARGS)"
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis

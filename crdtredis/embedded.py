@@ -81,7 +81,28 @@ def free_port(cluster: bool = False) -> int:
     raise RuntimeError("no free port pair for a cluster node in 20000-39999")
 
 
-class RedisServer:
+class _Started:
+    """``with`` support for things that ``start()`` and ``stop()``."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class RedisServer(_Started):
     """One redis-server child process on 127.0.0.1, stopped on exit.
 
     Args:
@@ -208,19 +229,8 @@ class RedisServer:
         if self._own_dir:
             shutil.rmtree(self.directory, ignore_errors=True)
 
-    def __enter__(self) -> Self:
-        return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-class RedisClusterServers:
+class RedisClusterServers(_Started):
     """A Redis Cluster of ``masters`` primaries (no replicas) on loopback.
 
     Started with ``redis-cli --cluster create``; ready when every node reports
@@ -273,14 +283,3 @@ class RedisClusterServers:
     def stop(self) -> None:
         for server in self.servers:
             server.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

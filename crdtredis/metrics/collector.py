@@ -39,6 +39,26 @@ log = logging.getLogger(__name__)
 
 COUNTER_TYPES = ("gcounter", "pncounter")
 
+#: Counters served from the sync statistics: (metric, statistic, help).
+SYNC_TOTALS = (
+    (
+        "crdtredis_sync_merged_keys",
+        "keys_merged_total",
+        "Keys changed here by syncs from the peer.",
+    ),
+    ("crdtredis_sync_read_keys", "keys_read_total", "Keys read from the peer by sync passes."),
+    (
+        "crdtredis_sync_errors",
+        "errors_total",
+        "Failed sync passes and rejected keys from the peer.",
+    ),
+    (
+        "crdtredis_sync_rejected_keys",
+        "keys_rejected_total",
+        "Peer keys rejected as malformed (never merged).",
+    ),
+)
+
 
 @dataclass
 class PeerView:
@@ -220,24 +240,10 @@ class RegionCollector:
             "When a sync pass from the peer last succeeded (Unix time).",
             labels=["peer"],
         )
-        merged = CounterMetricFamily(
-            "crdtredis_sync_merged_keys",
-            "Keys changed here by syncs from the peer.",
-            labels=["peer"],
-        )
-        read = CounterMetricFamily(
-            "crdtredis_sync_read_keys", "Keys read from the peer by sync passes.", labels=["peer"]
-        )
-        errors = CounterMetricFamily(
-            "crdtredis_sync_errors",
-            "Failed sync passes and rejected keys from the peer.",
-            labels=["peer"],
-        )
-        rejected = CounterMetricFamily(
-            "crdtredis_sync_rejected_keys",
-            "Peer keys rejected as malformed (never merged).",
-            labels=["peer"],
-        )
+        totals = {
+            total: CounterMetricFamily(name, help_text, labels=["peer"])
+            for name, total, help_text in SYNC_TOTALS
+        }
         durations = HistogramMetricFamily(
             "crdtredis_sync_duration_seconds",
             "Duration of sync passes from the peer.",
@@ -256,14 +262,12 @@ class RegionCollector:
             seen = stats.read(self.region, peer.name)
             if seen.last_success is not None:
                 last_success.add_metric([peer.name], seen.last_success)
-            merged.add_metric([peer.name], seen.totals["keys_merged_total"])
-            read.add_metric([peer.name], seen.totals["keys_read_total"])
-            errors.add_metric([peer.name], seen.totals["errors_total"])
-            rejected.add_metric([peer.name], seen.totals["keys_rejected_total"])
+            for total, family in totals.items():
+                family.add_metric([peer.name], seen.totals[total])
             _add_histogram(durations, peer.name, seen.durations)
         for origin in sorted({p.name for p in self.peers} | set(probe.origins(self.region))):
             _add_histogram(converge, origin, probe.convergence(self.region, origin))
-        yield from (peer_up, lag, last_success, merged, read, errors, rejected, durations, converge)
+        yield from (peer_up, lag, last_success, *totals.values(), durations, converge)
 
 
 def _counter_value(state: dict[str, Any]) -> int:

@@ -1,0 +1,339 @@
+"""``make bench``: every performance case, against its reference, in one table.
+
+Each case starts its own redis-servers, measures ours and a reference in the
+same run (interleaved where they are repeated), and reports the ratio against
+a target. ``--quick`` shrinks the sizes to finish in about a minute on two
+cores. The table is printed, and written as Markdown and JSON to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks import bench_crdt, bench_sequence, bench_store, bench_sync
+from crdtredis.embedded import RedisServer
+from crdtredis.store import Region
+from crdtredis.store.scripts import script
+
+
+@dataclass
+class Row:
+    case: str
+    sizes: str
+    ours: float | None
+    reference: float | None
+    unit: str
+    ratio: float | None
+    target: str
+    met: bool | None
+    note: str = ""
+
+
+def median_of(repeats: int, run: Callable[[], tuple[float, ...]]) -> tuple[float, ...]:
+    """Element-wise median of ``repeats`` runs."""
+    results = [run() for _ in range(repeats)]
+    return tuple(statistics.median(column) for column in zip(*results, strict=True))
+
+
+def single_client(quick: bool) -> Row:
+    ops, rounds = (300, 10) if quick else (500, 40)
+    with RedisServer() as server:
+        ours, ref, ratio = bench_store.single_increments(
+            Region("eu", server.url), server.client(), ops, rounds
+        )
+        floor = bench_store.script_floor(server.client(), ops, rounds)[2]
+    return Row(
+        "local increment, one client",
+        f"{rounds} rounds x {ops} incr",
+        ours,
+        ref,
+        "ops/s",
+        ratio,
+        ">= 0.9x",
+        ratio >= 0.9,
+        f"a one-line EVALSHA HINCRBY reaches {floor:.2f}x",
+    )
+
+
+def fifty_clients(quick: bool) -> Row:
+    binary = shutil.which("redis-benchmark")
+    requests = 30_000 if quick else 200_000
+    sizes = f"{requests} requests, 50 connections (redis-benchmark)"
+    if binary is None:
+        return Row(
+            "local increment, 50 clients",
+            sizes,
+            None,
+            None,
+            "ops/s",
+            None,
+            ">= 0.83x",
+            None,
+            "skipped: no redis-benchmark (Debian's redis-tools; make bench installs it as root)",
+        )
+    with RedisServer() as server:
+        region = Region("eu", server.url)
+        counter = region.counter("bench:c50")
+        counter.incr()
+        keys = counter.keys
+        args = [region.incarnation, "pn", region.replica, "0", "bench:c50", "1"]
+
+        def run(*command: str) -> float:
+            out = subprocess.run(
+                [binary, "-p", str(server.port), "-c", "50", "-n", str(requests), "-q", *command],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=600,
+            ).stdout
+            found = re.findall(r"([\d.]+) requests per second", out)
+            return float(found[-1])
+
+        def pair() -> tuple[float, float]:
+            return (
+                run("EVALSHA", script("counter_add").sha, "3", *keys, *args),
+                run("HINCRBY", "plain:c50", "eu", "1"),
+            )
+
+        ours, ref = median_of(3, pair)
+        expected = counter.value()
+    ratio = ours / ref
+    return Row(
+        "local increment, 50 clients",
+        sizes,
+        ours,
+        ref,
+        "ops/s",
+        ratio,
+        ">= 0.83x",
+        ratio >= 0.83,
+        f"our script through redis-benchmark; counter reached {expected}",
+    )
+
+
+def batched(quick: bool) -> Row:
+    batch, batches, rounds = (100, 5, 10) if quick else (100, 10, 40)
+    with RedisServer() as server:
+        ours, ref, ratio = bench_store.batched_increments(
+            Region("eu", server.url), server.client(), batch, batches, rounds
+        )
+    return Row(
+        "batched increments",
+        f"batches of {batch}, {rounds} rounds",
+        ours,
+        ref,
+        "ops/s",
+        ratio,
+        ">= 0.6x",
+        ratio >= 0.6,
+    )
+
+
+def memory(quick: bool) -> Row:
+    counters = 10_000 if quick else 100_000
+    with RedisServer() as server:
+        ours, ref, (hash_bytes, incr_bytes) = bench_store.memory_per_counter(server, counters)
+    ratio = ours / ref
+    return Row(
+        "memory per counter, 3 regions' slots",
+        f"{counters} counters",
+        ours,
+        ref,
+        "bytes",
+        ratio,
+        "<= 2x",
+        ratio <= 2.0,
+        f"MEMORY USAGE: counter hash {hash_bytes} B, INCR key {incr_bytes} B",
+    )
+
+
+def sync_throughput(quick: bool) -> Row:
+    keys = 20_000 if quick else 100_000
+    ours, ref = median_of(1 if quick else 3, lambda: bench_sync.throughput(keys))
+    ratio = ours / ref
+    return Row(
+        "sync throughput",
+        f"{keys} changed counters, one worker",
+        ours,
+        ref,
+        "keys/s",
+        ratio,
+        ">= 0.5x and >= 50,000/s",
+        ratio >= 0.5 and ours >= 50_000,
+        "reference: pipelined HGETALL of the same keys from the peer",
+    )
+
+
+def idle_sync(quick: bool) -> Row:
+    large = 100_000 if quick else 1_000_000
+    big, small = bench_sync.idle_pass(1_000, large)
+    ratio = big / small
+    return Row(
+        "idle sync pass",
+        f"{large:,} keys vs 1,000 keys",
+        big * 1e3,
+        small * 1e3,
+        "ms",
+        ratio,
+        "~1x",
+        0.5 <= ratio <= 2.0,
+    )
+
+
+def convergence(quick: bool) -> Row:
+    probes = 20 if quick else 100
+    p50, p99, worst = bench_sync.latency(probes)
+    return Row(
+        "convergence time",
+        f"{probes} probes, 3 regions, workers at 0.5 s",
+        p99 * 1e3,
+        500.0,
+        "ms (p99)",
+        p99 / 0.5,
+        "p99 < 1 s",
+        p99 < 1.0,
+        f"p50 {p50 * 1e3:.0f} ms, max {worst * 1e3:.0f} ms; reference: the interval",
+    )
+
+
+def pure_merge(quick: bool) -> Row:
+    rows = dict(bench_crdt.pncounter_cases(1_000))
+    ours = rows["PNCounter.merge, 1000 replicas"][1]
+    ref = rows["seed PosNegCounter.merge, 1000 replicas (reference)"][1]
+    return Row(
+        "pure merge",
+        "PNCounter, 1,000 replicas",
+        ours * 1e3,
+        ref * 1e3,
+        "ms",
+        ours / ref,
+        "faster (< 1x)",
+        ours < ref,
+        "reference: the seed's list-based PosNegCounter",
+    )
+
+
+def sequence(quick: bool) -> list[Row]:
+    appends, edits = (20_000, 2_000) if quick else (100_000, 10_000)
+    repeats = 1 if quick else 3
+    mine = bench_sequence.best(lambda: bench_sequence.ours(appends, edits), repeats)
+    theirs = bench_sequence.best(lambda: bench_sequence.pycrdt_side(appends, edits), repeats)
+    assert mine is not None
+    rows = []
+    for phase, label in (
+        ("edit", f"{appends:,} appends + {edits:,} random edits"),
+        ("merge", f"merge of two replicas diverged by {edits // 2:,} edits each"),
+    ):
+        ref = None if theirs is None else theirs[phase] * 1e3
+        ratio = None if ref is None else mine[phase] * 1e3 / ref
+        rows.append(
+            Row(
+                f"sequence {phase}",
+                label,
+                mine[phase] * 1e3,
+                ref,
+                "ms",
+                ratio,
+                "report",
+                None,
+                "reference: pycrdt (Yjs engine, Rust)"
+                if theirs
+                else "pycrdt not installed (pip install -e '.[bench]')",
+            )
+        )
+    return rows
+
+
+CASES: list[Callable[[bool], Row | list[Row]]] = [
+    single_client,
+    fifty_clients,
+    batched,
+    memory,
+    sync_throughput,
+    idle_sync,
+    convergence,
+    pure_merge,
+    sequence,
+]
+
+
+def fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.2f}"
+
+
+def markdown(rows: list[Row], header: str) -> str:
+    lines = [
+        header,
+        "",
+        "| case | sizes | ours | reference | unit | ratio | target | met |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        met = {True: "yes", False: "**no**", None: "-"}[r.met]
+        ratio = "-" if r.ratio is None else f"{r.ratio:.2f}x"
+        lines.append(
+            f"| {r.case} | {r.sizes} | {fmt(r.ours)} | {fmt(r.reference)} | {r.unit} | "
+            f"{ratio} | {r.target} | {met} |"
+        )
+    notes = [f"- {r.case}: {r.note}" for r in rows if r.note]
+    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
+    parser.add_argument("--out", default="bench-results/bench", help="write OUT.md and OUT.json")
+    parser.add_argument("--only", help="run only cases whose function name contains this")
+    options = parser.parse_args()
+    started = time.monotonic()
+    rows: list[Row] = []
+    for case in CASES:
+        if options.only and options.only not in case.__name__:
+            continue
+        result = case(options.quick)
+        for row in result if isinstance(result, list) else [result]:
+            rows.append(row)
+            print(
+                f"{row.case}: ours {fmt(row.ours)} vs {fmt(row.reference)} {row.unit}", flush=True
+            )
+    with RedisServer() as server:
+        redis_version = server.client().info("server")["redis_version"]
+    header = (
+        f"crdtredis benchmarks, {datetime.now(UTC):%Y-%m-%d}, "
+        f"{'quick' if options.quick else 'full'} run in {time.monotonic() - started:.0f} s; "
+        f"{platform.machine()}, {_cpus()} cores, Python {platform.python_version()}, "
+        f"redis-server {redis_version}"
+    )
+    table = markdown(rows, header)
+    print()
+    print(table)
+    out = Path(options.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".md").write_text(table)
+    out.with_suffix(".json").write_text(
+        json.dumps({"header": header, "rows": [asdict(r) for r in rows]}, indent=2) + "\n"
+    )
+    print(f"written: {out.with_suffix('.md')} and {out.with_suffix('.json')}")
+
+
+def _cpus() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+if __name__ == "__main__":
+    main()
