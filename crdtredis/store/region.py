@@ -9,7 +9,7 @@ from typing import Any
 import redis
 
 from crdtredis.crdt.interface import StateDict
-from crdtredis.errors import CRDTRedisError, IdentityError
+from crdtredis.errors import IdentityError
 from crdtredis.store import batch, codec
 from crdtredis.store.counters import RedisGCounter, RedisPNCounter
 from crdtredis.store.handle import RedisObject
@@ -276,4 +276,4 @@ def describe_client(client: Client) -> str:
         return "cluster " + ",".join(getattr(n, "name", str(n)) for n in nodes[:3])
 
 
-__all__ = ["CRDTRedisError", "Region", "connect"]
+__all__ = ["Region", "connect"]

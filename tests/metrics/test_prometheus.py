@@ -183,6 +183,10 @@ def test_dashboard_and_rules_return_data_from_a_live_run(
         expr = expr.replace("$key", "likes")
         result = wait_for(partial(prometheus.query, expr), 90, f"panel {title!r}: {expr}")
         assert result, title
+        # Shown with pytest -s: what each panel would draw (for the record).
+        print(f"PANEL {title}: {expr}")
+        for series in result:
+            print(f"    {series['metric']} = {series['value'][1]}")
 
     rules = prometheus.get("/api/v1/rules")["groups"]
     loaded = {r["name"]: r for g in rules for r in g["rules"]}
