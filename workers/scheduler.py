@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 JOB_TIMEOUT = 1800
 #: Seconds between convergence probes written by each worker.
 PROBE_INTERVAL = 1.0
+#: Seconds after which a started job whose pass holds no lock is taken as
+#: abandoned (twice the pass lock's lifetime).
+ABANDONED_AFTER = 120.0
 FINISHED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 
 
@@ -76,17 +79,31 @@ class SyncScheduler:
                 )
                 return True
             except DuplicateJobError:
-                if not self._clear_finished(job_id):
+                if not self._clear_finished(job_id, peer):
                     return False
         return False
 
-    def _clear_finished(self, job_id: str) -> bool:
-        """Drop a job that has ended (it failed, or its result was kept) so a new one can go."""
+    def _clear_finished(self, job_id: str, peer: str) -> bool:
+        """Drop a job that has ended, or was abandoned, so that a new one can go.
+
+        Abandoned: started, but its worker died (SIGKILL, a lost machine). RQ
+        would keep it for the job timeout; here a started job whose pass holds
+        no lock any more, well after the lock's lifetime, is given up.
+        """
         try:
             job = Job.fetch(job_id, connection=self.queue.connection)
         except NoSuchJobError:
             return True
-        if job.get_status(refresh=False) in FINISHED:
+        status = job.get_status(refresh=False)
+        abandoned = (
+            status == JobStatus.STARTED
+            and job.started_at is not None
+            and time.time() - job.started_at.timestamp() > ABANDONED_AFTER
+            and not self.region.client.exists(self.region.layout.lock_key(peer))
+        )
+        if status in FINISHED or abandoned:
+            if abandoned:
+                log.warning("sync job %s was abandoned by its worker; starting it again", job_id)
             job.delete()
             return True
         return False

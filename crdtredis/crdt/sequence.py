@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from crdtredis.crdt.interface import SLOT_MAX, StateDict, check_replica_id, check_same_type
+from crdtredis.crdt.interface import StateDict, check_replica_id, check_same_type
 from crdtredis.crdt.schema import expect_int, expect_list, expect_state
 
 #: Names one insert: (Lamport counter, replica id). Tuples compare counter
@@ -27,6 +27,10 @@ from crdtredis.crdt.schema import expect_int, expect_list, expect_state
 OpId = tuple[int, str]
 
 _BLOCK_MAX = 512
+
+#: Largest Lamport counter: 2**53 - 1, the largest integer every replica can
+#: hold exactly (the Redis layer's Lua numbers are doubles).
+MAX_COUNTER = 2**53 - 1
 
 
 @dataclass(eq=False, slots=True)
@@ -111,8 +115,8 @@ class Sequence:
         clamped.
         """
         ref = self.ref_for_insert(index)
-        if self._clock >= SLOT_MAX:
-            raise ValueError("the sequence's Lamport clock is exhausted")
+        if self._clock >= MAX_COUNTER:
+            raise ValueError("the sequence's Lamport clock is exhausted (2**53 - 1)")
         element = _Element((self._clock + 1, self._replica), ref, normalise_value(value))
         self._integrate(element)
         return element.id
@@ -312,5 +316,5 @@ def _expect_op_id(value: object, what: str) -> OpId:
     pair = expect_list(value, what)
     if len(pair) != 2:
         raise ValueError(f"{what} must be a [counter, replica] pair")
-    counter = expect_int(pair[0], f"{what} counter", low=1)
+    counter = expect_int(pair[0], f"{what} counter", low=1, high=MAX_COUNTER)
     return counter, check_replica_id(pair[1])

@@ -38,6 +38,9 @@ class Peer:
         factory = redis.RedisCluster if cluster else redis.Redis
         options: dict[str, Any] = {
             "decode_responses": True,
+            # A peer's bytes that are not UTF-8 become lone surrogates, which
+            # validation rejects for that key instead of failing the page.
+            "encoding_errors": "surrogateescape",
             "socket_timeout": timeout,
             "socket_connect_timeout": timeout,
         }

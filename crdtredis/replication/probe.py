@@ -49,12 +49,14 @@ def origins(region: Region) -> list[str]:
 
 
 def write_probe(region: Region, now: float | None = None) -> None:
-    """Move this region's probe slot up to the current time in milliseconds."""
+    """Raise this region's probe slot to the current time in milliseconds.
+
+    A merge, not an increment: the join keeps the larger value in one script,
+    so workers writing probes at the same moment cannot add up their deltas.
+    """
     now_ms = int((time.time() if now is None else now) * 1000)
-    probe = region.gcounter(probe_name(region.name))
-    current = probe.to_dict()["slots"].get(region.replica, 0)
-    if now_ms > current:
-        probe.incr(now_ms - current)
+    state = {"type": "gcounter", "slots": {region.replica: now_ms}}
+    region.merge_many({probe_name(region.name): state}).raise_for(probe_name(region.name))
 
 
 def observe(region: Region, changed: Iterable[str], now: float | None = None) -> int:

@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 REJECTED_LISTED = 20
 
 
+class PassAborted(CRDTRedisError):
+    """A pass stopped before moving its cursor past keys it could not merge."""
+
+
 @dataclass
 class PeerReport:
     """What one pass from one peer did."""
@@ -97,9 +101,12 @@ class Syncer:
                     self._pull(peer, report, lock)
                 finally:
                     lock.release()
-        except (redis.exceptions.RedisError, OSError, CRDTRedisError) as exc:
+        except (redis.exceptions.RedisError, OSError, CRDTRedisError, ValueError) as exc:
             report.error = describe_error(exc, peer)
             log.warning("sync %s <- %s failed: %s", self.region.name, peer.name, report.error)
+        except Exception as exc:  # noqa: BLE001 - a pass must end in a report, whatever it met
+            report.error = describe_error(exc, peer)
+            log.exception("sync %s <- %s failed unexpectedly", self.region.name, peer.name)
         report.duration = time.monotonic() - start
         try:
             stats.record(self.region, report)
@@ -133,6 +140,14 @@ class Syncer:
                 }
                 fetch = reader.submit(self._fetch, peer, layout, due) if due else None
                 merged = self.region.merge_stored(stored)
+                if merged.failed:
+                    # Nothing is known of these keys: end the pass with the
+                    # cursor before them, so the next pass reads them again.
+                    name, error = next(iter(merged.failed.items()))
+                    raise PassAborted(
+                        f"merging into {self.region.name} failed for {len(merged.failed)} keys "
+                        f"(first {name!r}: {error}); the cursor stays, the next pass retries"
+                    )
                 probe.observe(self.region, merged.changed)
                 report.keys_read += sum(len(entries) for entries in page.values())
                 report.keys_changed += len(merged.changed)

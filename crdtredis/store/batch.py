@@ -142,11 +142,17 @@ class MergeReport:
 
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    #: Objects refused for what they are (malformed, another type): final.
     rejected: dict[str, Exception] = field(default_factory=dict)
+    #: Objects not merged because their whole script call failed (out of
+    #: memory, a failover, ...): nothing is known about them; try again.
+    failed: dict[str, Exception] = field(default_factory=dict)
 
     def raise_for(self, name: str) -> None:
         if name in self.rejected:
             raise self.rejected[name]
+        if name in self.failed:
+            raise self.failed[name]
 
 
 def merge_many(region: Region, states: Mapping[str, StateDict]) -> MergeReport:
@@ -167,6 +173,8 @@ def _merge(region: Region, inputs: Mapping[str, Any], check: Callable[..., Any])
             encoded[check_name(name)] = check(name, value)
         except (InvalidStateError, ValueError) as exc:
             report.rejected[name] = exc
+        except (UnicodeError, RecursionError, TypeError) as exc:
+            report.rejected[name] = InvalidStateError(name, f"{type(exc).__name__}: {exc}")
 
     def builder(shard: int, names: list[str]) -> Build:
         payload = json.dumps(
@@ -190,13 +198,17 @@ def _merge(region: Region, inputs: Mapping[str, Any], check: Callable[..., Any])
     for (_shard, names), outcome in zip(groups, results, strict=True):
         if isinstance(outcome, Exception):
             for name in names:
-                report.rejected[name] = outcome
+                report.failed[name] = outcome
             continue
         for name, result in zip(names, outcome, strict=True):
             if result == 1:
                 report.changed.append(name)
             elif result == 0:
                 report.unchanged.append(name)
+            elif str(result).startswith("FAILED "):
+                report.failed[name] = CRDTRedisError(
+                    f"Redis failed merging key {name!r}: {str(result)[7:]}"
+                )
             else:
                 report.rejected[name] = _merge_refusal(name, str(result), encoded[name][0])
     return report

@@ -159,25 +159,54 @@ class Region:
     def heal(self, error: ScriptError, shard: int) -> bool:
         """Fix what a guard refusal says is out of date; False if it was no guard refusal.
 
-        ``NOSHARD``: the shard has no head yet; check the identity is still
-        there (it is not after a wipe) and give the shard a head. ``STALE``:
-        another incarnation owns the shard; adopt the current identity.
+        ``STALE``: the shard's head names another incarnation. Re-read the
+        identity (this process may be the stale one); if the head still names
+        an older incarnation, move it to the current one.
+
+        ``NOSHARD``: the shard has no head. Re-read the identity (after a full
+        wipe it is gone, and a fresh one is made). If the identity says this
+        shard had a head in this incarnation, its data was lost while the
+        identity survived (a cluster node lost, a partial restore): counting
+        on in the same slots could reuse values peers still hold, so the
+        region takes a new incarnation first. Then the shard gets a head.
         """
+        head = self.layout.head_key(shard)
         if error.code == "STALE":
             self.refresh_identity()
+            held = self.client.hget(head, "inc")
+            if held is not None and held != self.incarnation:
+                self.scripts.call(script("shard_takeover"), [head], [self.incarnation, held])
             return True
         if error.code != "NOSHARD":
             return False
         self.refresh_identity()
-        owner = self.scripts.call(
-            script("init_shard"), [self.layout.head_key(shard)], [self.incarnation]
-        )
+        mark = f"shard:{shard}"
+        if self.client.hget(self.layout.identity_key, mark):
+            self._renew_identity(f"shard {shard} lost its data")
+        self.client.hset(self.layout.identity_key, mark, 1)
+        owner = self.scripts.call(script("init_shard"), [head], [self.incarnation])
         if owner != self.incarnation:
-            raise IdentityError(
-                f"shard {shard} of {self._where} belongs to incarnation {owner}, but the "
-                f"region's identity says {self.incarnation}; the data is inconsistent"
-            )
+            self.scripts.call(script("shard_takeover"), [head], [self.incarnation, owner])
         return True
+
+    def _renew_identity(self, reason: str) -> None:
+        lost = self.identity.incarnation
+        fresh = RegionIdentity.fresh(self.name, self.layout.shards)
+        raw = self.scripts.call(
+            script("identity_renew"),
+            [self.layout.identity_key],
+            [lost, *(x for pair in fresh.to_fields().items() for x in pair)],
+        )
+        fields = dict(zip(raw[::2], raw[1::2], strict=True))
+        self.identity = RegionIdentity.from_fields(fields, self._where)
+        log.warning(
+            "region %s: %s; incarnation %s replaced by %s, new writes count as replica %s",
+            self.name,
+            reason,
+            lost,
+            self.identity.incarnation,
+            self.replica,
+        )
 
     def write(
         self,

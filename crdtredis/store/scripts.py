@@ -18,9 +18,19 @@ from importlib import resources
 from typing import Any
 
 import redis
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    MovedError,
+    NoScriptError,
+    ResponseError,
+    TryAgainError,
+)
 
 Client = Any  # redis.Redis | redis.RedisCluster, with decode_responses=True
+
+#: Replies of a cluster node meaning "not here, or not now": re-run through the cluster client.
+REDIRECTS = (MovedError, AskError, TryAgainError, ClusterDownError)
 Call = tuple["LuaScript", Sequence[str], Sequence[str | int]]
 
 
@@ -123,7 +133,7 @@ class ScriptRunner:
             connection = self.client.get_redis_connection(nodes[name])
             outcome = self._pipelined(connection, [calls[i] for i in indices])
             for i, result in zip(indices, outcome, strict=True):
-                if isinstance(result, ResponseError) and str(result).startswith(("MOVED", "ASK")):
+                if isinstance(result, REDIRECTS):
                     try:
                         result = self.call(*calls[i])
                     except (ScriptError, ResponseError) as exc:

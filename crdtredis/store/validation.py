@@ -36,9 +36,13 @@ def validate(name: str, state: object) -> tuple[str, codec.Fields]:
         if pure_type is None:
             raise ValueError(f"unknown type {type_name!r}")
         canonical = pure_type.from_dict(state, "validator").to_dict()
-    except ValueError as exc:
-        raise InvalidStateError(name, str(exc)) from None
-    return codec.encode(canonical)
+        code, fields = codec.encode(canonical)
+        for f, v in fields:
+            f.encode()
+            v.encode()  # text Redis can store: no lone surrogates
+    except (ValueError, UnicodeError, RecursionError, TypeError) as exc:
+        raise InvalidStateError(name, f"{exc}") from None
+    return code, fields
 
 
 def validate_stored(name: str, fields: Mapping[str, str]) -> tuple[str, codec.Fields]:
@@ -62,6 +66,6 @@ def validate_stored(name: str, fields: Mapping[str, str]) -> tuple[str, codec.Fi
                 codec.check_slot(f, v)
             return codec.TYPE_CODES[type_name], body
         state = codec.decode(type_name, fields)
-    except ValueError as exc:
-        raise InvalidStateError(name, str(exc)) from None
+    except (ValueError, UnicodeError, RecursionError, TypeError) as exc:
+        raise InvalidStateError(name, f"{exc}") from None
     return validate(name, state)

@@ -5,11 +5,32 @@
 --          fields in the layout's encoding, already validated by the caller
 --          (one string instead of thousands of arguments: far cheaper to send)
 -- Returns  one entry per object: 1 changed (and recorded in the index with a
---          new version), 0 nothing new (nothing recorded: no ping-pong), or an
+--          new version), 0 nothing new (nothing recorded: no ping-pong), an
 --          error string 'WRONGTYPE <stored>' / 'CONFLICT <field>' for an
---          object left untouched.
+--          object left untouched, or 'FAILED <error>' when Redis itself
+--          failed on the object (try again).
 local guard = crdt_guard(KEYS[1], ARGV[1])
 if guard then return crdt_fail(guard) end
+
+-- HMGET and HSET over any number of fields: Lua's unpack() stops at a few
+-- thousand values, so long lists go in blocks (a counter may have thousands
+-- of replica slots).
+local BLOCK = 1000
+
+local function hmget_all(data, names)
+  local values = {}
+  for first = 1, #names, BLOCK do
+    local block = redis.call('HMGET', data, unpack(names, first, math.min(first + BLOCK - 1, #names)))
+    for j = 1, #block do values[first + j - 1] = block[j] end
+  end
+  return values
+end
+
+local function hset_all(data, items)
+  for first = 1, #items, 2 * BLOCK do
+    redis.call('HSET', data, unpack(items, first, math.min(first + 2 * BLOCK - 1, #items)))
+  end
+end
 
 local function tag_set(csv, into)
   if csv then
@@ -29,7 +50,7 @@ local function join_counter(data, fields, current, create)
   if not current then
     local names = {}
     for j = 1, #fields, 2 do names[#names + 1] = fields[j] end
-    current = redis.call('HMGET', data, unpack(names))
+    current = hmget_all(data, names)
   end
   local updates = {}
   for j = 1, #fields, 2 do
@@ -44,7 +65,7 @@ local function join_counter(data, fields, current, create)
     updates[#updates + 1] = ''
     updates[#updates + 1] = create
   end
-  redis.call('HSET', data, unpack(updates))
+  hset_all(data, updates)
   return true
 end
 
@@ -136,41 +157,45 @@ local joins = {
   ['2p'] = join_twophase, ['or'] = join_orset, sq = join_sequence,
 }
 
-local results, changed = {}, {}
-local objects = cjson.decode(ARGV[2])
-for i = 3, #KEYS do
-  local data = KEYS[i]
-  local name, code, fields = objects[i - 2][1], objects[i - 2][2], objects[i - 2][3]
-  local count = #fields / 2
+-- Join one object; returns 1 (changed), 0 (nothing new) or a refusal string.
+local function merge_one(data, name, code, fields)
   local stored, current
   if (code == 'g' or code == 'pn') and #fields > 0 then
     -- one read for the type and every slot: counters are most of a sync
     local names = {''}
     for j = 1, #fields, 2 do names[#names + 1] = fields[j] end
-    current = redis.call('HMGET', data, unpack(names))
+    current = hmget_all(data, names)
     stored = current[1]
     table.remove(current, 1)
   else
     stored = crdt_type(data)
   end
   local join = joins[code]
-  if stored and stored ~= code then
-    results[#results + 1] = 'WRONGTYPE ' .. stored
-  elseif not join then
-    results[#results + 1] = 'WRONGTYPE unknown type code ' .. code
-  elseif count == 0 then
-    results[#results + 1] = 0
+  if stored and stored ~= code then return 'WRONGTYPE ' .. stored end
+  if not join then return 'WRONGTYPE unknown type code ' .. code end
+  if #fields == 0 then return 0 end
+  local outcome = join(data, fields, current, current and not stored and code)
+  if type(outcome) == 'string' then return outcome end
+  if not outcome then return 0 end
+  if not stored and not current then redis.call('HSET', data, '', code) end
+  return 1
+end
+
+local results, changed = {}, {}
+local objects = cjson.decode(ARGV[2])
+for i = 3, #KEYS do
+  local name, code, fields = objects[i - 2][1], objects[i - 2][2], objects[i - 2][3]
+  local ok, outcome = pcall(merge_one, KEYS[i], name, code, fields)
+  if not ok then
+    -- A Redis error on this object (a key of another kind, out of memory):
+    -- it may be partly written, so it is recorded as changed (harmless if
+    -- not) and reported as FAILED, which makes the caller try it again.
+    changed[#changed + 1] = name
+    local message = type(outcome) == 'table' and outcome.err or tostring(outcome)
+    results[#results + 1] = 'FAILED ' .. message
   else
-    local outcome = join(data, fields, current, current and not stored and code)
-    if type(outcome) == 'string' then
-      results[#results + 1] = outcome
-    elseif outcome then
-      if not stored and not current then redis.call('HSET', data, '', code) end
-      changed[#changed + 1] = name
-      results[#results + 1] = 1
-    else
-      results[#results + 1] = 0
-    end
+    if outcome == 1 then changed[#changed + 1] = name end
+    results[#results + 1] = outcome
   end
 end
 crdt_record(KEYS[1], KEYS[2], changed)

@@ -1,0 +1,138 @@
+"""Regressions for failure modes found in review: none may lose an update or stop a peer's sync."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+from rq import Queue
+from rq.job import Job, JobStatus
+
+from crdtredis.config import load_config
+from crdtredis.crdt import Sequence
+from crdtredis.replication import probe, stats
+from crdtredis.replication.cursor import Cursor
+from tests.regions import Regions
+from workers import jobs
+from workers.scheduler import SyncScheduler
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_local_merge_failure_keeps_the_cursor_before_the_keys(regions: Regions) -> None:
+    eu, us = regions.open("eu"), regions.open("us")
+    us.incr_many({f"c{i}": i + 1 for i in range(50)})
+    local = regions.servers["eu"].client()
+    local.set(eu.layout.data_key("c7"), "not a hash")  # Redis itself fails on this key
+    report = eu.sync_peer("us")
+    assert not report.ok and "the cursor stays" in str(report.error)
+    assert "WRONGTYPE" in str(report.error)
+    local.delete(eu.layout.data_key("c7"))
+    retry = eu.sync_peer("us")
+    assert retry.ok and retry.keys_read == 50
+    assert sum(eu.counter(f"c{i}").value() for i in range(50)) == sum(range(1, 51))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b'["1@us.x", "\\xff\\xfe"]',
+        b'[null, "\\ud800"]',
+        b"[null, " + b"[" * 3000 + b"]" * 3000 + b"]",
+    ],
+    ids=["not-utf8", "lone-surrogate", "deep-json"],
+)
+def test_an_undecodable_peer_key_is_rejected_alone(regions: Regions, value: bytes) -> None:
+    eu, us = regions.open("eu"), regions.open("us")
+    us.sequence("bad").append("ok")
+    us.counter("good").incr(2)
+    raw = regions.servers["us"].client()
+    raw.hset(
+        us.layout.data_key("bad"),
+        f".1@{us.replica}".encode(),
+        value.replace(b"us.x", us.replica.encode()),
+    )
+    report = eu.sync_peer("us")
+    assert report.ok and list(report.rejected) == ["bad"]
+    assert eu.counter("good").value() == 2
+    assert not eu.sequence("bad").exists()
+
+
+def test_a_corrupt_peer_index_fails_the_pass_and_is_recorded(regions: Regions) -> None:
+    eu, us = regions.open("eu"), regions.open("us")
+    us.counter("c").incr()
+    raw = regions.servers["us"].client()
+    raw.hset(us.layout.head_key(us.layout.shard_of("c")), "v", "lots")
+    report = eu.sync_peer("us")
+    assert not report.ok and "lots" in str(report.error)
+    assert stats.read(eu, "us").failures == 1
+
+
+def test_a_counter_with_thousands_of_slots_merges_and_travels_on(regions: Regions) -> None:
+    eu, us, ap = regions.open("eu"), regions.open("us"), regions.open("ap", ("eu",))
+    state = {"type": "pncounter", "p": {f"r{i}.x": i + 1 for i in range(5000)}, "n": {}}
+    assert us.counter("wide").merge(state)
+    assert eu.sync_peer("us").keys_changed == 1
+    assert ap.sync_peer("eu").keys_changed == 1
+    assert ap.counter("wide").value() == sum(range(1, 5001))
+
+
+def test_sequence_counters_stay_exact_in_lua() -> None:
+    state = {"type": "sequence", "ops": [[[2**53, "us.x"], None, "v"]], "removed": []}
+    with pytest.raises(ValueError, match="outside"):
+        Sequence.from_dict(state, "eu")
+
+
+def test_a_lost_identity_key_does_not_lock_writers_out(regions: Regions) -> None:
+    eu = regions.open("eu")
+    eu.counter("c").incr()
+    raw = regions.servers["eu"].client()
+    raw.delete(eu.layout.identity_key)  # the identity alone is lost; the heads stay
+    fresh = regions.open("eu")
+    assert fresh.counter("c").incr() == 2
+    assert eu.counter("c").incr() == 3  # the old process adopts the new identity
+    assert eu.replica == fresh.replica
+
+
+def test_a_shard_that_lost_its_data_gets_a_new_incarnation(regions: Regions) -> None:
+    eu = regions.open("eu")
+    eu.counter("c").incr(5)
+    old = eu.replica
+    raw = regions.servers["eu"].client()
+    shard = eu.layout.shard_of("c")
+    raw.delete(eu.layout.head_key(shard), eu.layout.data_key("c"), eu.layout.changes_key(shard))
+    assert eu.counter("c").incr() == 1
+    assert eu.replica != old  # never counts on in the slot peers hold at 5
+    eu.counter("c").merge({"type": "pncounter", "p": {old: 5}, "n": {}})
+    assert eu.counter("c").value() == 6
+
+
+def test_probes_written_at_once_raise_the_slot_to_the_time_not_the_sum(regions: Regions) -> None:
+    eu = regions.open("eu")
+    now = time.time()
+    for _ in range(3):
+        probe.write_probe(eu, now)
+    slots = eu.gcounter(probe.probe_name("eu")).to_dict()["slots"]
+    assert slots == {eu.replica: int(now * 1000)}
+
+
+def test_an_abandoned_started_job_is_replaced(regions: Regions) -> None:
+    eu = regions.open("eu")
+    config = load_config(
+        env={
+            "CRDTREDIS_REGION": "eu",
+            "CRDTREDIS_REDIS_URL": regions.servers["eu"].url,
+            "CRDTREDIS_PEERS": f"us={regions.servers['us'].url}",
+        }
+    )
+    queue = Queue("crdtredis-eu", connection=redis.Redis.from_url(config.redis_url))
+    scheduler = SyncScheduler(config, eu, queue)
+    assert scheduler.tick() == ["us"]
+    job = Job.fetch(jobs.job_id("eu", "us"), connection=queue.connection)
+    job.set_status(JobStatus.STARTED)
+    job.started_at = datetime.now(UTC) - timedelta(minutes=10)
+    job.save()
+    assert scheduler._enqueue("us")  # the dead worker's job is given up
+    assert Cursor.load(eu, "us", eu.identity)[1]  # nothing synced yet: still a full resync
