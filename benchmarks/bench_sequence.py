@@ -30,23 +30,38 @@ def _edits(rng: random.Random, length: int, count: int) -> list[tuple[str, int]]
     return script
 
 
+def _replay(
+    script: list[tuple[str, int]],
+    insert: Callable[[int, Any], object],
+    remove: Callable[[int], object],
+    value: Any,
+) -> None:
+    for kind, index in script:
+        if kind == "insert":
+            insert(index, value)
+        else:
+            remove(index)
+
+
+def _delete_at(array: Any) -> Callable[[int], object]:
+    def delete(index: int) -> None:
+        del array[index]
+
+    return delete
+
+
 def ours(appends: int, edits: int) -> dict[str, float]:
     rng = random.Random(5)
     log = Sequence("a")
     started = time.perf_counter()
     for i in range(appends):
         log.append(i)
-    for kind, index in _edits(rng, appends, edits):
-        if kind == "insert":
-            log.insert(index, -1)
-        else:
-            log.remove(index)
+    _replay(_edits(rng, appends, edits), log.insert, log.remove, -1)
     edited = time.perf_counter() - started
     left = Sequence.from_dict(log.to_dict(), "l")
     right = Sequence.from_dict(log.to_dict(), "r")
     for replica in (left, right):
-        for kind, index in _edits(rng, len(replica), edits // 2):
-            replica.insert(index, 0) if kind == "insert" else replica.remove(index)
+        _replay(_edits(rng, len(replica), edits // 2), replica.insert, replica.remove, 0)
     started = time.perf_counter()
     left.merge(right)
     merged = time.perf_counter() - started
@@ -64,11 +79,7 @@ def pycrdt_side(appends: int, edits: int) -> dict[str, float] | None:
     started = time.perf_counter()
     for i in range(appends):
         log.append(i)
-    for kind, index in _edits(rng, appends, edits):
-        if kind == "insert":
-            log.insert(index, -1)
-        else:
-            del log[index]
+    _replay(_edits(rng, appends, edits), log.insert, _delete_at(log), -1)
     edited = time.perf_counter() - started
     replicas = []
     for _ in range(2):
@@ -76,11 +87,7 @@ def pycrdt_side(appends: int, edits: int) -> dict[str, float] | None:
         replica.apply_update(doc.get_update())
         replicas.append((replica, replica.get("log", type=Array)))
     for _replica_doc, array in replicas:
-        for kind, index in _edits(rng, len(array), edits // 2):
-            if kind == "insert":
-                array.insert(index, 0)
-            else:
-                del array[index]
+        _replay(_edits(rng, len(array), edits // 2), array.insert, _delete_at(array), 0)
     (left_doc, _), (right_doc, _) = replicas
     started = time.perf_counter()
     left_doc.apply_update(right_doc.get_update(left_doc.get_state()))

@@ -107,22 +107,20 @@ class RegionCollector:
 
     def collect(self) -> Iterator[Metric]:
         started = time.monotonic()
-        up = GaugeMetricFamily("crdtredis_up", "1 when the local Redis answered this scrape.")
+        up_help = "1 when the local Redis answered this scrape."
         try:
             families = list(self._collect_region())
         except (redis.exceptions.RedisError, OSError) as exc:
             log.warning("scrape: local Redis unavailable: %s", exc)
-            up.add_metric([], 0)
-            yield up
+            yield _gauge("crdtredis_up", up_help, 0)
         else:
-            up.add_metric([], 1)
-            yield up
+            yield _gauge("crdtredis_up", up_help, 1)
             yield from families
-        took = GaugeMetricFamily(
-            "crdtredis_scrape_duration_seconds", "Time this exporter took to collect."
+        yield _gauge(
+            "crdtredis_scrape_duration_seconds",
+            "Time this exporter took to collect.",
+            time.monotonic() - started,
         )
-        took.add_metric([], time.monotonic() - started)
-        yield took
 
     # -- the parts ---------------------------------------------------------
     def selected_keys(self) -> tuple[list[str], int]:
@@ -215,15 +213,12 @@ class RegionCollector:
                 log.info("scrape: no divergence for %r: %s", name, exc)
         yield value
         yield divergence
-        keys = GaugeMetricFamily("crdtredis_exporter_keys", "Keys reported by this exporter.")
-        keys.add_metric([], len(names))
-        yield keys
-        dropped_family = GaugeMetricFamily(
+        yield _gauge("crdtredis_exporter_keys", "Keys reported by this exporter.", len(names))
+        yield _gauge(
             "crdtredis_exporter_keys_dropped",
             "Keys matching the exporter's patterns but not reported (over max_keys).",
+            dropped,
         )
-        dropped_family.add_metric([], dropped)
-        yield dropped_family
         yield from self._peer_families(views)
 
     def _peer_families(self, views: dict[str, PeerView]) -> Iterator[Metric]:
@@ -268,6 +263,11 @@ class RegionCollector:
         for origin in sorted({p.name for p in self.peers} | set(probe.origins(self.region))):
             _add_histogram(converge, origin, probe.convergence(self.region, origin))
         yield from (peer_up, lag, last_success, *totals.values(), durations, converge)
+
+
+def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
+    """A gauge family with one unlabelled sample."""
+    return GaugeMetricFamily(name, help_text, value=value)
 
 
 def _counter_value(state: dict[str, Any]) -> int:
