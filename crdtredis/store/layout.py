@@ -5,7 +5,8 @@ A region's Redis holds, under a prefix (``crdt`` by default)::
     crdt:{<tag>}:<name>     one hash per replicated object; field "" holds its type
     crdt#{<tag>}:head       the shard's head: {"v": last version, "inc": incarnation}
     crdt#{<tag>}:changes    the shard's change index: zset of name -> version
-    crdt#region             this region's identity: name, incarnation, replica, shards
+    crdt#region             this region's identity: name, incarnation, replica, shards,
+                            and shard:<n> for each shard given a head in this incarnation
     crdt#cursor:<peer>      how far this region has pulled from <peer> (replication)
     crdt#sync:<peer>        statistics of the last sync passes from <peer>
     crdt#lock:<peer>        held by the one sync pass from <peer> under way
