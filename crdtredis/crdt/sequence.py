@@ -137,6 +137,27 @@ class Sequence:
         self._tombstone(element)
         return element.value
 
+    def apply_insert(self, op_id: OpId, ref: OpId | None, value: object) -> None:
+        """Integrate an insert whose id was assigned elsewhere (a store, a peer).
+
+        Raises:
+            ValueError: the reference is unknown or not older, or the id is
+                already used for another operation.
+        """
+        if ref is not None and (ref not in self._elements or ref[0] >= op_id[0]):
+            raise ValueError(f"op {list(op_id)} refers to {list(ref)}, unknown or not older")
+        payload = normalise_value(value)
+        known = self._elements.get(op_id)
+        if known is not None:
+            if (known.ref, known.value) != (ref, payload):
+                raise ValueError(f"op {list(op_id)} is already used for another operation")
+            return
+        self._integrate(_Element(op_id, ref, payload))
+
+    def apply_remove(self, op_id: OpId) -> None:
+        """Tombstone an element by id; ``KeyError`` when it is unknown."""
+        self._tombstone(self._elements[op_id])
+
     # -- CRDT ------------------------------------------------------------
     def merge(self, other: Self) -> Self:
         check_same_type(self, other)

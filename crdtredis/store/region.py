@@ -16,7 +16,7 @@ from crdtredis.store.handle import RedisObject
 from crdtredis.store.identity import RegionIdentity, check_region_name
 from crdtredis.store.layout import DEFAULT_PREFIX, DEFAULT_SHARDS, KeyLayout, check_name
 from crdtredis.store.scripts import Client, LuaScript, ScriptError, ScriptRunner, script
-from crdtredis.store.sequence import RedisSequence
+from crdtredis.store.sequence import RedisSequence, SequenceCache
 from crdtredis.store.sets import RedisGSet, RedisORSet, RedisTwoPhaseSet
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,8 @@ class Region:
         self.client = connect(redis, cluster=cluster, socket_timeout=socket_timeout)
         self.scripts = ScriptRunner(self.client)
         self.scripts.load_all()
+        #: Rebuilt sequences, so that appends to long logs stay one round trip.
+        self.sequences = SequenceCache()
         self._wanted_shards = shards
         self.layout = KeyLayout(prefix, shards or DEFAULT_SHARDS)
         self.identity = self._find_or_create_identity()

@@ -19,8 +19,9 @@ end
 
 -- Record that the objects named in the list `names` changed: each gets the
 -- next version of its shard, in the order given, in the change index.
+-- Returns the last version given (false when `names` is empty).
 local function crdt_record(head, changes, names)
-  if #names == 0 then return end
+  if #names == 0 then return false end
   local last = redis.call('HINCRBY', head, 'v', #names)
   local args = {}
   for i, name in ipairs(names) do
@@ -28,6 +29,7 @@ local function crdt_record(head, changes, names)
     args[2 * i] = name
   end
   redis.call('ZADD', changes, unpack(args))
+  return last
 end
 
 -- The exact sum of decimal slot strings, as a decimal string (two base-1e9

@@ -4,11 +4,19 @@
 --   insert: ARGV[4] replica id, ARGV[5] reference id ('' for the head),
 --           ARGV[6] the element's JSON: [reference or null, value]
 --   remove: ARGV[4] the element id
--- Returns  insert: the new element id 'n@replica', n one past the Lamport
---          clock (assigned here, so concurrent writers never share an id);
---          remove: 1 when removed now, 0 when already removed.
+--   then, last: the object's version the caller last read ('' if none)
+-- Returns  {result, version, current}: result is, for an insert, the new
+--          element id 'n@replica' (n one past the Lamport clock, assigned
+--          here so concurrent writers never share an id), for a remove 1
+--          when removed now and 0 when already removed; version is the
+--          object's version after the call; current is 1 when no other change
+--          came between the caller's read and this write (its cached copy
+--          plus this one operation is the stored object), else 0.
 -- Errors   WRONGTYPE, NOREF (the reference or element does not exist).
 local data, name, op = KEYS[3], ARGV[2], ARGV[3]
+local last_read = ARGV[#ARGV]
+local version = redis.call('ZSCORE', KEYS[2], name)
+local current = (version or '') == last_read and 1 or 0
 local stored = crdt_type(data)
 if stored and stored ~= 'sq' then
   return crdt_fail('WRONGTYPE', stored .. '\t' .. name)
@@ -17,14 +25,16 @@ local target = op == 'insert' and ARGV[5] or ARGV[4]
 if target ~= '' and redis.call('HEXISTS', data, '.' .. target) == 0 then
   return crdt_fail('NOREF', target .. '\t' .. name)
 end
-if op == 'remove' and redis.call('HEXISTS', data, '~' .. target) == 1 then return 0 end
+if op == 'remove' and redis.call('HEXISTS', data, '~' .. target) == 1 then
+  return {0, version or '', current}
+end
 local guard = crdt_guard(KEYS[1], ARGV[1])
 if guard then return crdt_fail(guard) end
 
 local result
 if op == 'insert' then
   local clock = tonumber(redis.call('HGET', data, '^') or '0') + 1
-  redis.call('HSET', data, '^', clock)
+  redis.call('HSET', data, '^', string.format('%d', clock))
   result = string.format('%d', clock) .. '@' .. ARGV[4]
   redis.call('HSET', data, '.' .. result, ARGV[6])
   redis.call('HSETNX', data, '', 'sq')
@@ -32,5 +42,5 @@ else
   redis.call('HSET', data, '~' .. target, '1')
   result = 1
 end
-crdt_record(KEYS[1], KEYS[2], {name})
-return result
+local recorded = crdt_record(KEYS[1], KEYS[2], {name})
+return {result, string.format('%d', recorded), current}
