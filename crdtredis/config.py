@@ -33,9 +33,11 @@ class PeerConfig:
 
     name: str
     url: str
+    #: The peer's Redis is a Redis Cluster (``url`` names one of its nodes).
+    cluster: bool = False
 
     def __repr__(self) -> str:
-        return f"PeerConfig(name={self.name!r}, url={redact(self.url)!r})"
+        return f"PeerConfig(name={self.name!r}, url={redact(self.url)!r}, cluster={self.cluster})"
 
 
 @dataclass(frozen=True, repr=False)
@@ -148,7 +150,10 @@ def _from_file(path: Path) -> dict[str, Any]:
             if not isinstance(value, list) or not all(isinstance(p, dict) for p in value):
                 raise ConfigError(f"{path}: peers must be [[peers]] tables with name and url")
             try:
-                values["peers"] = tuple(PeerConfig(str(p["name"]), str(p["url"])) for p in value)
+                values["peers"] = tuple(
+                    PeerConfig(str(p["name"]), str(p["url"]), _flag(p.get("cluster", False)))
+                    for p in value
+                )
             except KeyError as exc:
                 raise ConfigError(f"{path}: a [[peers]] entry has no {exc.args[0]}") from None
         elif key in _TOP_LEVEL:
@@ -157,6 +162,12 @@ def _from_file(path: Path) -> dict[str, Any]:
             known = ", ".join(sorted(_TOP_LEVEL | set(_FILE_SECTIONS)))
             raise ConfigError(f"{path}: unknown setting {key!r} (known: {known})")
     return values
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"peer setting cluster = {value!r} must be true or false")
+    return value
 
 
 def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:

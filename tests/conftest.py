@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from crdtredis.embedded import RedisServer
+from crdtredis.embedded import RedisClusterServers, RedisServer, ServerBinaryNotFound
 from tests.regions import NAMES, Regions
 
 ServerFactory = Callable[..., RedisServer]
@@ -40,3 +40,19 @@ def regions() -> Iterator[Regions]:
     yield Regions(servers)
     for server in servers.values():
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_server() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def shared_cluster() -> Iterator[RedisClusterServers]:
+    try:
+        cluster = RedisClusterServers().start()
+    except ServerBinaryNotFound as exc:
+        pytest.skip(f"no Redis Cluster can be started here: {exc}")
+    yield cluster
+    cluster.stop()

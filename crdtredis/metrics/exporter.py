@@ -35,7 +35,12 @@ def make_registry(config: RegionConfig) -> CollectorRegistry:
         )
 
     peers = [
-        Peer(p, prefix=config.prefix, timeout=min(config.peer_timeout, SCRAPE_PEER_TIMEOUT))
+        Peer(
+            p,
+            prefix=config.prefix,
+            timeout=min(config.peer_timeout, SCRAPE_PEER_TIMEOUT),
+            cluster=p.cluster,
+        )
         for p in config.peers
     ]
     registry = CollectorRegistry(auto_describe=False)

@@ -34,12 +34,7 @@ class Region(LocalRegion):
             [PeerConfig(n, u) for n, u in peers.items()] if isinstance(peers, Mapping) else peers
         )
         self.peers = [
-            Peer(
-                c,
-                prefix=self.layout.prefix,
-                timeout=peer_timeout,
-                cluster=options.get("cluster", False),
-            )
+            Peer(c, prefix=self.layout.prefix, timeout=peer_timeout, cluster=c.cluster)
             for c in configs
         ]
         self.syncer = Syncer(self, self.peers, batch=sync_batch)

@@ -8,32 +8,15 @@ before each test, so no test sees another's data.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import fakeredis
 import pytest
 
-from crdtredis.embedded import RedisClusterServers, RedisServer, ServerBinaryNotFound
 from crdtredis.store import Region
 
 Backend = Callable[[], Any]
-
-
-@pytest.fixture(scope="session")
-def shared_server() -> Iterator[RedisServer]:
-    with RedisServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def shared_cluster() -> Iterator[RedisClusterServers]:
-    try:
-        cluster = RedisClusterServers().start()
-    except ServerBinaryNotFound as exc:
-        pytest.skip(f"no Redis Cluster can be started here: {exc}")
-    yield cluster
-    cluster.stop()
 
 
 def make_backend(kind: str, request: pytest.FixtureRequest) -> Backend:

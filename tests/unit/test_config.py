@@ -29,6 +29,7 @@ url = "redis://us-redis:6379/0"
 [[peers]]
 name = "ap"
 url = "redis://:secret@ap-redis:6379/0"
+cluster = true
 """
 
 
@@ -43,7 +44,7 @@ def test_the_file_is_read(tmp_path: Path) -> None:
     assert config.region == "eu"
     assert config.peers == (
         PeerConfig("us", "redis://us-redis:6379/0"),
-        PeerConfig("ap", "redis://:secret@ap-redis:6379/0"),
+        PeerConfig("ap", "redis://:secret@ap-redis:6379/0", cluster=True),
     )
     assert (config.sync_interval, config.peer_timeout, config.sync_batch) == (0.25, 1.5, 500)
     assert config.exporter_port == 9200
