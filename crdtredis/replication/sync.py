@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 #: Most rejected keys a report lists by name (all are counted).
 REJECTED_LISTED = 20
 
+#: Keys one round of a pass reads at most (over all due shards), and the
+#: fewest it reads from any one shard: memory and call sizes stay bounded
+#: whatever the shard count.
+ROUND_BUDGET = 20_000
+MIN_PER_SHARD = 50
+
 
 class PassAborted(CRDTRedisError):
     """A pass stopped before moving its cursor past keys it could not merge."""
@@ -133,10 +139,11 @@ class Syncer:
             fetch = reader.submit(self._fetch, peer, layout, due) if due else None
             while fetch is not None:
                 page, stored = fetch.result()
+                limit = self._limit(len(page))
                 due = {
                     shard: entries[-1][1]
                     for shard, entries in page.items()
-                    if len(entries) == self.batch
+                    if len(entries) == limit
                 }
                 fetch = reader.submit(self._fetch, peer, layout, due) if due else None
                 merged = self.region.merge_stored(stored)
@@ -166,10 +173,14 @@ class Syncer:
         self, peer: Peer, layout: KeyLayout, after: dict[int, int]
     ) -> tuple[dict[int, Changes], dict[str, dict[str, str]]]:
         """One page: what changed past ``after`` in each shard, and those objects' hashes."""
-        page = peer.changes(layout, after, self.batch)
+        page = peer.changes(layout, after, self._limit(len(after)))
         names = [name for entries in page.values() for name, _ in entries]
         stored = {n: f for n, f in zip(names, peer.read(layout, names), strict=True) if f}
         return page, stored
+
+    def _limit(self, shards: int) -> int:
+        """Keys read per shard in a round: ``batch``, less when many shards are due at once."""
+        return min(self.batch, max(MIN_PER_SHARD, ROUND_BUDGET // max(shards, 1)))
 
     def _reject(self, report: PeerReport, name: str, reason: str) -> None:
         if len(report.rejected) < REJECTED_LISTED or name in report.rejected:

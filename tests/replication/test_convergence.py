@@ -122,3 +122,15 @@ def test_a_wiped_peer_is_resynced_in_full(regions: Regions) -> None:
     report = eu.sync_peer("us")
     assert report.full_resync and report.keys_changed == 1
     assert eu.counter("c").value() == 5
+
+
+def test_paging_through_many_changes_misses_nothing(regions: Regions) -> None:
+    eu, us = regions.open("eu", sync_batch=3), regions.open("us")
+    us.incr_many({f"k{i}": i + 1 for i in range(200)})
+    eu.sync_peer("us")
+    for i in range(0, 200, 7):  # some keys change again after the first pass
+        us.counter(f"k{i}").incr(1000)
+    report = eu.sync_peer("us")
+    assert report.ok and report.lag == 0
+    expected = {f"k{i}": i + 1 + (1000 if i % 7 == 0 else 0) for i in range(200)}
+    assert {name: eu.counter(name).value() for name in expected} == expected
