@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 #: Most objects one script call carries.
 CHUNK = 256
 
+#: Refusals of the incarnation guard, which ``Region.heal`` repairs.
+GUARD_CODES = ("NOSHARD", "STALE")
+
 Build = Callable[[], tuple[list[str], list[str]]]
 
 
@@ -53,8 +56,13 @@ def run_guarded(region: Region, calls: Sequence[tuple[int, LuaScript, Build]]) -
             keys, args = build()
             built.append((lua, keys, [region.incarnation, *args]))
         retry = []
+        healed: set[tuple[int, str]] = set()
         for i, outcome in zip(pending, region.scripts.call_many(built), strict=True):
-            if isinstance(outcome, ScriptError) and region.heal(outcome, calls[i][0]):
+            if isinstance(outcome, ScriptError) and outcome.code in GUARD_CODES:
+                # Several calls of one shard are refused alike: heal it once.
+                if (calls[i][0], outcome.code) not in healed:
+                    region.heal(outcome, calls[i][0])
+                    healed.add((calls[i][0], outcome.code))
                 retry.append(i)
             else:
                 results[i] = outcome

@@ -182,6 +182,13 @@ class Region:
         if error.code != "NOSHARD":
             return False
         self.refresh_identity()
+        held = self.client.hget(head, "inc")
+        if held is not None:
+            # Given a head since this call was refused (by this process, for
+            # another call of the same batch, or by another process).
+            if held != self.incarnation:
+                self.scripts.call(script("shard_takeover"), [head], [self.incarnation, held])
+            return True
         mark = f"shard:{shard}"
         if self.client.hget(self.layout.identity_key, mark):
             self._renew_identity(f"shard {shard} lost its data")

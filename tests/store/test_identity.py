@@ -80,3 +80,11 @@ def test_a_stale_process_adopts_the_new_incarnation(backend: Backend) -> None:
     stale.gset("s").add("x")
     assert stale.replica == fresh.replica
     assert fresh.counter("a").to_dict()["p"] == {fresh.replica: 1}
+
+
+def test_a_first_batch_spanning_many_chunks_keeps_the_incarnation(client: Any) -> None:
+    region = Region("eu", client)
+    first = region.replica
+    region.incr_many({f"k{i}": 1 for i in range(16 * 300)})  # two chunks per shard
+    assert region.replica == first
+    assert Region("eu", client).replica == first
