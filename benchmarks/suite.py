@@ -13,8 +13,10 @@ import json
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -293,6 +295,8 @@ def markdown(rows: list[Row], header: str) -> str:
 
 
 def main() -> None:
+    # SIGTERM unwinds like Ctrl-C, so every case stops the servers and workers it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
     parser.add_argument("--out", default="bench-results/bench", help="write OUT.md and OUT.json")

@@ -245,6 +245,13 @@ class RedisClusterServers(_Started):
         return self.servers[0].url
 
     def start(self) -> Self:
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # no node of a cluster that failed to form is left running
+            raise
+
+    def _start(self) -> Self:
         for server in self.servers:
             server.start()
         nodes = [f"127.0.0.1:{s.port}" for s in self.servers]
@@ -258,7 +265,6 @@ class RedisClusterServers(_Started):
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not all(self._ok(s) for s in self.servers):
             if time.monotonic() > deadline:
-                self.stop()
                 raise RuntimeError("the Redis Cluster did not reach cluster_state:ok in time")
             time.sleep(0.05)
         return self

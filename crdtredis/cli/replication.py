@@ -122,6 +122,8 @@ def demo(seconds: float, count: int, rate: float) -> None:
     for a while and brought back. Needs no configuration; stops everything it
     started when it ends, also on Ctrl-C.
     """
+    import signal
+
     from rich.console import Console
 
     from crdtredis.demo.run import Demo
@@ -131,6 +133,11 @@ def demo(seconds: float, count: int, rate: float) -> None:
         runner = Demo(seconds=seconds, regions=count, rate=rate, console=console)
     except ValueError as exc:
         raise Failure(str(exc), 2) from None
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)  # stop everything on SIGTERM too
     try:
         result = runner.run()
     except KeyboardInterrupt:

@@ -63,7 +63,8 @@ def test_demo_converges_and_cleans_up() -> None:
     assert leftovers(ports) == []
 
 
-def test_ctrl_c_stops_everything() -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupt_stops_everything(sig: signal.Signals) -> None:
     process = subprocess.Popen(
         [CONSOLE_SCRIPT, "demo", "--seconds", "60"],
         stdout=subprocess.PIPE,
@@ -73,7 +74,7 @@ def test_ctrl_c_stops_everything() -> None:
     time.sleep(6)
     children = [c.pid for c in psutil.Process(process.pid).children(recursive=True)]
     assert children  # the workers and redis-servers are up
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sig)
     out, _ = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "everything it started is stopped" in out
