@@ -35,17 +35,9 @@ def is_probe(name: str) -> bool:
     return name.startswith(PROBE_PREFIX)
 
 
-def convergence_key(region: Region, origin: str) -> str:
-    return f"{region.layout.prefix}#convergence:{origin}"
-
-
-def origins_key(region: Region) -> str:
-    """The set of origins this region has convergence samples for."""
-    return f"{region.layout.prefix}#convergence-origins"
-
-
 def origins(region: Region) -> list[str]:
-    return sorted(region.client.smembers(origins_key(region)))
+    """The regions this region has convergence samples from (peers or further away)."""
+    return sorted(region.client.smembers(region.layout.convergence_origins_key))
 
 
 def write_probe(region: Region, now: float | None = None) -> None:
@@ -70,13 +62,13 @@ def observe(region: Region, changed: Iterable[str], now: float | None = None) ->
     for origin in origins:
         written_ms = max(region.gcounter(probe_name(origin)).to_dict()["slots"].values(), default=0)
         delay = max(0.0, now - written_ms / 1000)
-        Histogram.observe(
-            pipe, convergence_key(region, origin), "convergence", delay, CONVERGENCE_BUCKETS
-        )
+        key = region.layout.convergence_key(origin)
+        Histogram.observe(pipe, key, "convergence", delay, CONVERGENCE_BUCKETS)
+        pipe.sadd(region.layout.convergence_origins_key, origin)
     pipe.execute()
     return len(origins)
 
 
 def convergence(region: Region, origin: str) -> Histogram:
-    fields = region.client.hgetall(convergence_key(region, origin))
+    fields = region.client.hgetall(region.layout.convergence_key(origin))
     return Histogram.read(fields, "convergence", CONVERGENCE_BUCKETS)

@@ -11,6 +11,7 @@ A region's Redis holds, under a prefix (``crdt`` by default)::
     crdt#sync:<peer>        statistics of the last sync passes from <peer>
     crdt#lock:<peer>        held by the one sync pass from <peer> under way
     crdt#convergence:<o>    histogram of convergence time of probes from region <o>
+    crdt#convergence-origins  the regions <o> with such a histogram
 
 Every object belongs to one of ``shards`` shards (CRC-32 of its name), and
 each shard has a Redis Cluster hash tag: a short number chosen so that shard
@@ -147,6 +148,13 @@ class KeyLayout:
 
     def lock_key(self, peer: str) -> str:
         return f"{self.prefix}#lock:{peer}"
+
+    def convergence_key(self, origin: str) -> str:
+        return f"{self.prefix}#convergence:{origin}"
+
+    @property
+    def convergence_origins_key(self) -> str:
+        return f"{self.prefix}#convergence-origins"
 
     @property
     def data_pattern(self) -> str:

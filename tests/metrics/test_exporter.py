@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from crdtredis.config import load_config
 from crdtredis.embedded import free_port
 from crdtredis.metrics import make_registry, serve
+from crdtredis.replication import probe
 from tests.regions import Regions, converge
 
 pytestmark = pytest.mark.integration
@@ -151,3 +152,20 @@ def test_the_http_endpoint_serves_parseable_metrics(regions: Regions) -> None:
     families = {f.name: f for f in text_string_to_metric_families(body)}
     assert families["crdtredis_counter_value"].samples[0].value == 2
     assert "process_cpu_seconds" in families
+
+
+def test_convergence_is_reported_for_origins_reached_through_a_middle_region(
+    regions: Regions,
+) -> None:
+    eu, us, ap = regions.open("eu", ("us",)), regions.open("us"), regions.open("ap", ("us",))
+    probe.write_probe(ap)
+    assert us.sync_peer("ap").ok
+    assert eu.sync_peer("us").ok
+    assert probe.origins(eu) == ["ap"]
+    env = {
+        "CRDTREDIS_REGION": "eu",
+        "CRDTREDIS_REDIS_URL": regions.servers["eu"].url,
+        "CRDTREDIS_PEERS": f"us={regions.servers['us'].url}",
+    }
+    samples = scrape(make_registry(load_config(env=env)))
+    assert value(samples, "crdtredis_convergence_seconds_count", origin="ap") == 1
