@@ -21,10 +21,6 @@ def _amount(by: int, down: bool = False) -> int:
     return by
 
 
-def _existing_type(settings: Settings, key: str) -> str | None:
-    return settings.region().type_of(key)
-
-
 @click.command()
 @click.argument("key")
 @click.option("--by", default=1, show_default=True, help="Amount to add (>= 0).")

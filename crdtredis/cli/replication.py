@@ -1,4 +1,4 @@
-"""``crdtredis sync`` and ``crdtredis worker``."""
+"""The commands that run processes: ``sync``, ``worker``, ``exporter`` and ``demo``."""
 
 from __future__ import annotations
 

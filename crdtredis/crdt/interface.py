@@ -9,7 +9,7 @@ types in :mod:`crdtredis.store` are defined to behave exactly like these.
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Protocol, Self
 
 #: Largest value a single replica slot may hold. Redis stores slots as signed
 #: 64-bit integers, so the pure types refuse to go past it too: both layers
@@ -25,8 +25,6 @@ REPLICA_ID_MAX_LEN = 200
 REPLICA_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
 
 StateDict = dict[str, Any]
-
-T = TypeVar("T", bound="CRDT")
 
 
 class CRDT(Protocol):

@@ -110,8 +110,5 @@ class Peer:
         except (redis.exceptions.RedisError, OSError):
             return False
 
-    def close(self) -> None:
-        self.client.close()
-
     def __repr__(self) -> str:
         return f"Peer({self.name!r}, {self.where})"

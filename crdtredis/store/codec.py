@@ -37,7 +37,7 @@ def format_id(counter: int, replica: str) -> str:
 
 
 def parse_id(text: str) -> list[Any]:
-    """``n@replica`` as the ``[replica, n]``-style pair parts: returns ``[n, replica]``."""
+    """An id stored as ``n@replica``, as ``[n, replica]`` (the order of sequence op ids)."""
     counter, at, replica = text.partition("@")
     if not at or not _CANONICAL_INT.fullmatch(counter):
         raise ValueError(f"{text!r} is not an id of the form n@replica")

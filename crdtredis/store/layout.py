@@ -19,8 +19,8 @@ each shard has a Redis Cluster hash tag: a short number chosen so that shard
 shards evenly over a cluster's primaries. An object, its shard's head and its
 shard's change index carry the same tag, so they share one hash slot: every
 script touches one slot, and the same code runs on Redis Cluster. Data keys start with
-``crdt:`` and bookkeeping keys with ``crdt#``, so ``SCAN MATCH crdt:*`` lists
-objects only.
+``crdt:`` and bookkeeping keys with ``crdt#``, so the two never mix (objects
+are listed from the change indexes, which name every object).
 
 Inside an object's hash (fields; values are strings):
 

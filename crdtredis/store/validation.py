@@ -1,4 +1,4 @@
-"""Invariant 4: replicated state is validated whole before anything is merged."""
+"""Bad data never poisons good data: replicated state is validated whole before any merge."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 -- KEYS[1]  shard head, KEYS[2] shard change index, KEYS[3] the set's hash
 -- ARGV[1]  incarnation, ARGV[2] name, ARGV[3] type code (gs, 2p, or),
 --          ARGV[4] 'add' or 'remove', ARGV[5] the element,
---          ARGV[6] the writer's replica id (or only)
+--          ARGV[6] the writer's replica id (used by OR-Set adds; '' otherwise)
 -- Returns  1 when the set changed, 0 when not; for an OR-Set add, the new tag.
 -- Errors   WRONGTYPE, NOTMEMBER (remove of a non-member), READD (2P-Set).
 local data, name, code, op, element = KEYS[3], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
