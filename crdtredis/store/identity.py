@@ -44,6 +44,9 @@ class RegionIdentity:
     incarnation: str
     shards: int
     created: float
+    #: Grows by one at each renewal after a partial loss; shard heads carry it,
+    #: so a head is only ever handed to a newer incarnation, never back.
+    epoch: int = 1
 
     @property
     def replica(self) -> str:
@@ -57,6 +60,7 @@ class RegionIdentity:
             "replica": self.replica,
             "shards": str(self.shards),
             "created": f"{self.created:.6f}",
+            "epoch": str(self.epoch),
         }
 
     @classmethod
@@ -68,6 +72,7 @@ class RegionIdentity:
                 incarnation=str(fields["incarnation"]),
                 shards=int(fields["shards"]),
                 created=float(fields["created"]),
+                epoch=int(fields.get("epoch", 1)),
             )
         except (KeyError, ValueError) as exc:
             raise IdentityError(
@@ -76,5 +81,5 @@ class RegionIdentity:
             ) from None
 
     @classmethod
-    def fresh(cls, region: str, shards: int) -> RegionIdentity:
-        return cls(check_region_name(region), new_incarnation(), shards, time.time())
+    def fresh(cls, region: str, shards: int, epoch: int = 1) -> RegionIdentity:
+        return cls(check_region_name(region), new_incarnation(), shards, time.time(), epoch)

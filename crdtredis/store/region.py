@@ -114,7 +114,12 @@ class Region:
         return self.identity.incarnation
 
     def _find_or_create_identity(self) -> RegionIdentity:
-        fresh = RegionIdentity.fresh(self.name, self.layout.shards)
+        epoch = 1
+        if not self.client.exists(self.layout.identity_key):
+            # A new identity outranks any shard head left from before (the
+            # identity alone may have been lost), so that it can take them over.
+            epoch = self._highest_head_epoch() + 1
+        fresh = RegionIdentity.fresh(self.name, self.layout.shards, epoch)
         raw = self.scripts.call(
             script("identity"),
             [self.layout.identity_key],
@@ -137,6 +142,12 @@ class Region:
             )
         self.layout = KeyLayout(self.layout.prefix, found.shards)
         return found
+
+    def _highest_head_epoch(self) -> int:
+        pipe = self.client.pipeline(transaction=False)
+        for shard in range(self.layout.shards):
+            pipe.hget(self.layout.head_key(shard), "epoch")
+        return max((int(e) for e in pipe.execute() if e is not None), default=0)
 
     def refresh_identity(self) -> RegionIdentity:
         """Re-read the identity (creating a new incarnation if it is gone) and adopt it."""
@@ -173,34 +184,41 @@ class Region:
         region takes a new incarnation first. Then the shard gets a head.
         """
         head = self.layout.head_key(shard)
-        if error.code == "STALE":
-            self.refresh_identity()
-            held = self.client.hget(head, "inc")
-            if held is not None and held != self.incarnation:
-                self.scripts.call(script("shard_takeover"), [head], [self.incarnation, held])
-            return True
-        if error.code != "NOSHARD":
+        if error.code not in ("STALE", "NOSHARD"):
             return False
         self.refresh_identity()
         held = self.client.hget(head, "inc")
         if held is not None:
-            # Given a head since this call was refused (by this process, for
+            # STALE, or given a head since the refusal (by this process for
             # another call of the same batch, or by another process).
             if held != self.incarnation:
-                self.scripts.call(script("shard_takeover"), [head], [self.incarnation, held])
+                self._take_over(shard)
             return True
         mark = f"shard:{shard}"
         if self.client.hget(self.layout.identity_key, mark):
             self._renew_identity(f"shard {shard} lost its data")
-        self.client.hset(self.layout.identity_key, mark, 1)
-        owner = self.scripts.call(script("init_shard"), [head], [self.incarnation])
+        owner = self.scripts.call(
+            script("init_shard"), [head], [self.incarnation, str(self.identity.epoch)]
+        )
         if owner != self.incarnation:
-            self.scripts.call(script("shard_takeover"), [head], [self.incarnation, owner])
+            self._take_over(shard)
+        # Marked only once the head exists: a process that finds the mark
+        # and no head can trust that the shard's data was lost.
+        self.client.hset(self.layout.identity_key, mark, 1)
         return True
+
+    def _take_over(self, shard: int) -> None:
+        """Hand a shard head of an older incarnation to this one (never backwards)."""
+        self.scripts.call(
+            script("shard_takeover"),
+            [self.layout.head_key(shard)],
+            [self.incarnation, str(self.identity.epoch)],
+        )
+        self.client.hset(self.layout.identity_key, f"shard:{shard}", 1)
 
     def _renew_identity(self, reason: str) -> None:
         lost = self.identity.incarnation
-        fresh = RegionIdentity.fresh(self.name, self.layout.shards)
+        fresh = RegionIdentity.fresh(self.name, self.layout.shards, self.identity.epoch + 1)
         raw = self.scripts.call(
             script("identity_renew"),
             [self.layout.identity_key],

@@ -1,10 +1,11 @@
--- shard_takeover.lua: move a shard head from an older incarnation to the current one.
+-- shard_takeover.lua: hand a shard head to a newer incarnation of the region.
 -- KEYS[1]  the shard's head hash
--- ARGV[1]  the region's current incarnation (just read from the identity),
---          ARGV[2] the incarnation the head is expected to hold now
--- Returns  the incarnation the head holds after the call. A head that holds
---          something else than ARGV[2] is left alone (someone else moved it).
-if redis.call('HGET', KEYS[1], 'inc') == ARGV[2] then
-  redis.call('HSET', KEYS[1], 'inc', ARGV[1])
+-- ARGV[1]  the region's current incarnation, ARGV[2] its epoch
+-- Returns  the incarnation the head holds after the call. Heads only move to
+--          a higher epoch: a process with an out-of-date identity can never
+--          hand a head back to an incarnation that was renewed away.
+local held = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0')
+if held < tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], 'inc', ARGV[1], 'epoch', ARGV[2])
 end
 return redis.call('HGET', KEYS[1], 'inc')
