@@ -21,6 +21,7 @@ from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 
 from crdtredis.config import RegionConfig
+from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import Region, probe, stats
 from workers import jobs
 
@@ -56,8 +57,11 @@ class SyncScheduler:
         enqueued = []
         now = time.time()
         if now >= self.next_probe:
-            probe.write_probe(self.region, now)
             self.next_probe = now + PROBE_INTERVAL
+            try:
+                probe.write_probe(self.region, now)
+            except (CRDTRedisError, ValueError) as exc:
+                log.warning("could not write the convergence probe: %s", exc)
         for peer in self.config.peers:
             if self.due(peer.name, now) and self._enqueue(peer.name):
                 enqueued.append(peer.name)

@@ -140,10 +140,13 @@ class RegionCollector:
             pipe.hgetall(self.region.layout.data_key(name))
         states = {}
         for name, fields in zip(names, pipe.execute(), strict=True):
-            if fields:
-                type_name = codec.type_name_of(fields)
-                if type_name is not None:
-                    states[name] = codec.decode(type_name, fields)
+            try:
+                state = codec.decode_stored(fields)
+            except ValueError as exc:
+                log.warning("scrape: local key %r is corrupt: %s", name, exc)
+                continue
+            if state is not None:
+                states[name] = state
         return states
 
     def _peer_view(self, peer: Peer, names: list[str]) -> PeerView:
@@ -157,13 +160,14 @@ class RegionCollector:
             cursor, _ = Cursor.load(self.region, peer.name, identity)
             view.lag = peer.pending(layout, cursor.versions)
             for name, fields in zip(names, peer.read(layout, names), strict=True):
-                if fields:
-                    try:
-                        type_name = codec.type_name_of(fields)
-                        if type_name is not None:
-                            view.states[name] = codec.decode(type_name, fields)
-                    except ValueError:
-                        continue  # a corrupt peer key: sync reports it, divergence skips it
+                if isinstance(fields, Exception):
+                    continue  # not a hash at the peer: sync reports it, divergence skips it
+                try:
+                    state = codec.decode_stored(fields)
+                except ValueError:
+                    continue  # a corrupt peer key: the same
+                if state is not None:
+                    view.states[name] = state
         except (redis.exceptions.RedisError, OSError, ValueError) as exc:
             log.info("scrape: peer %s unavailable: %s", peer.name, exc)
             view.up = bool(view.up and not isinstance(exc, redis.exceptions.ConnectionError))

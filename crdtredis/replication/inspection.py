@@ -79,12 +79,9 @@ def _peer_state(peer: Peer, name: str) -> tuple[StateDict | None, str | None]:
     if identity is None:
         return None, None
     (fields,) = peer.read(peer.layout(identity), [name])
-    if not fields:
-        return None, None
-    type_name = codec.type_name_of(fields)
-    if type_name is None:
-        return None, "the peer's object has no type field"
-    return codec.decode(type_name, fields), None
+    if isinstance(fields, Exception):
+        return None, f"the peer cannot read it as a hash: {fields}"
+    return codec.decode_stored(fields), None
 
 
 def inspect_key(region: Region, name: str) -> dict[str, Any]:

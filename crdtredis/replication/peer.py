@@ -97,12 +97,16 @@ class Peer:
             pipe.zcount(layout.changes_key(shard), f"({after[shard]}", "+inf")
         return sum(int(n) for n in pipe.execute())
 
-    def read(self, layout: KeyLayout, names: Sequence[str]) -> list[dict[str, str]]:
-        """The stored hashes of ``names``, in order (one pipeline)."""
+    def read(self, layout: KeyLayout, names: Sequence[str]) -> list[dict[str, str] | Exception]:
+        """The stored hashes of ``names``, in order (one pipeline).
+
+        A key the peer cannot read as a hash (another kind of key) comes back
+        as its error, so that one bad key does not fail the page.
+        """
         pipe = self.client.pipeline(transaction=False)
         for name in names:
             pipe.hgetall(layout.data_key(name))
-        return list(pipe.execute())
+        return list(pipe.execute(raise_on_error=False))
 
     def ping(self) -> bool:
         try:

@@ -146,6 +146,9 @@ class Syncer:
                     if len(entries) == limit
                 }
                 fetch = reader.submit(self._fetch, peer, layout, due) if due else None
+                for name, problem in [(n, f) for n, f in stored.items() if isinstance(f, str)]:
+                    self._reject(report, name, f"key {name!r} rejected: {problem}")
+                    del stored[name]
                 merged = self.region.merge_stored(stored)
                 if merged.failed:
                     # Nothing is known of these keys: end the pass with the
@@ -171,11 +174,18 @@ class Syncer:
 
     def _fetch(
         self, peer: Peer, layout: KeyLayout, after: dict[int, int]
-    ) -> tuple[dict[int, Changes], dict[str, dict[str, str]]]:
+    ) -> tuple[dict[int, Changes], dict[str, Any]]:
         """One page: what changed past ``after`` in each shard, and those objects' hashes."""
         page = peer.changes(layout, after, self._limit(len(after)))
         names = [name for entries in page.values() for name, _ in entries]
-        stored = {n: f for n, f in zip(names, peer.read(layout, names), strict=True) if f}
+        stored: dict[str, Any] = {}
+        for name, fields in zip(names, peer.read(layout, names), strict=True):
+            if isinstance(fields, redis.exceptions.ResponseError):
+                stored[name] = f"the peer cannot read it as a hash: {fields}"
+            elif isinstance(fields, Exception):
+                raise fields
+            elif fields:
+                stored[name] = fields
         return page, stored
 
     def _limit(self, shards: int) -> int:

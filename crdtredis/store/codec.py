@@ -19,7 +19,7 @@ from crdtredis.crdt import SLOT_MAX
 from crdtredis.crdt.interface import StateDict
 from crdtredis.store.layout import TYPE_CODES, TYPE_NAMES
 
-__all__ = ["TYPE_CODES", "TYPE_NAMES", "check_slot", "decode", "encode"]
+__all__ = ["TYPE_CODES", "TYPE_NAMES", "check_slot", "decode", "decode_stored", "encode"]
 
 _CANONICAL_INT = re.compile(r"0|[1-9][0-9]*")
 
@@ -67,6 +67,16 @@ def type_name_of(fields: Mapping[str, str]) -> str | None:
         return TYPE_NAMES[code]
     except KeyError:
         raise ValueError(f"unknown type code {code!r}") from None
+
+
+def decode_stored(fields: Mapping[str, str]) -> StateDict | None:
+    """The state of an object's hash as stored (type field included); None if missing."""
+    if not fields:
+        return None
+    type_name = type_name_of(fields)
+    if type_name is None:
+        raise ValueError("the object has no type field")
+    return decode(type_name, fields)
 
 
 def decode(type_name: str, fields: Mapping[str, str]) -> StateDict:

@@ -62,8 +62,16 @@ class RedisSequence(RedisObject[Sequence]):
         return self.region.incarnation, self.name
 
     def _version(self) -> str:
-        score = self.region.client.zscore(self.keys[1], self.name)
-        return "" if score is None else str(int(score))
+        """The object's version: its shard head's incarnation and its index score.
+
+        The incarnation makes versions from before a wipe never match ones
+        after it, when shard versions start again from zero.
+        """
+        pipe = self.region.client.pipeline(transaction=False)
+        pipe.hget(self.keys[0], "inc")
+        pipe.zscore(self.keys[1], self.name)
+        incarnation, score = pipe.execute()
+        return f"{incarnation or ''}:{'' if score is None else int(score)}"
 
     def _current(self) -> tuple[str, Sequence]:
         """The stored sequence (shared with the cache: not to be changed) and its version."""
@@ -106,9 +114,13 @@ class RedisSequence(RedisObject[Sequence]):
         """Remove the element at ``index`` and return its value."""
         version, current = self._current()
         op_id, value = current.element_at(index)
-        _, new_version, was_current = self._write(
-            "sequence_update", self.name, "remove", codec.format_id(op_id[0], op_id[1]), version
-        )
+        try:
+            _, new_version, was_current = self._write(
+                "sequence_update", self.name, "remove", codec.format_id(op_id[0], op_id[1]), version
+            )
+        except Exception:
+            self.region.sequences.drop(self._cache_key)  # read the log again next time
+            raise
         if int(was_current):
             current.apply_remove(op_id)
             self.region.sequences.put(self._cache_key, str(new_version), current)
@@ -119,17 +131,21 @@ class RedisSequence(RedisObject[Sequence]):
     def _insert_after(
         self, version: str, current: Sequence, ref: OpId | None, payload: Any
     ) -> OpId:
-        raw_id, new_version, was_current = self._write_with(
-            script("sequence_update"),
-            lambda: [
-                self.name,
-                "insert",
-                self.region.replica,
-                "" if ref is None else codec.format_id(ref[0], ref[1]),
-                codec.element_json(ref, payload),
-                version,
-            ],
-        )
+        try:
+            raw_id, new_version, was_current = self._write_with(
+                script("sequence_update"),
+                lambda: [
+                    self.name,
+                    "insert",
+                    self.region.replica,
+                    "" if ref is None else codec.format_id(ref[0], ref[1]),
+                    codec.element_json(ref, payload),
+                    version,
+                ],
+            )
+        except Exception:
+            self.region.sequences.drop(self._cache_key)  # read the log again next time
+            raise
         counter, replica = codec.parse_id(raw_id)
         op_id = (counter, replica)
         if int(was_current):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import redis
@@ -12,6 +13,7 @@ from rq.job import Job, JobStatus
 
 from crdtredis.config import load_config
 from crdtredis.crdt import Sequence
+from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import probe, stats
 from crdtredis.replication.cursor import Cursor
 from tests.regions import Regions
@@ -21,18 +23,67 @@ from workers.scheduler import SyncScheduler
 pytestmark = pytest.mark.integration
 
 
-def test_a_local_merge_failure_keeps_the_cursor_before_the_keys(regions: Regions) -> None:
+def test_a_local_merge_failure_keeps_the_cursor_before_the_keys(
+    regions: Regions, monkeypatch: pytest.MonkeyPatch
+) -> None:
     eu, us = regions.open("eu"), regions.open("us")
     us.incr_many({f"c{i}": i + 1 for i in range(50)})
-    local = regions.servers["eu"].client()
-    local.set(eu.layout.data_key("c7"), "not a hash")  # Redis itself fails on this key
+    real = type(eu).merge_stored
+
+    def out_of_memory_once(self: Any, stored: Any) -> Any:
+        monkeypatch.setattr(type(eu), "merge_stored", real)
+        report = real(self, {})
+        report.failed = {name: CRDTRedisError("OOM (simulated)") for name in stored}
+        return report
+
+    monkeypatch.setattr(type(eu), "merge_stored", out_of_memory_once)
     report = eu.sync_peer("us")
     assert not report.ok and "the cursor stays" in str(report.error)
-    assert "WRONGTYPE" in str(report.error)
-    local.delete(eu.layout.data_key("c7"))
     retry = eu.sync_peer("us")
     assert retry.ok and retry.keys_read == 50
     assert sum(eu.counter(f"c{i}").value() for i in range(50)) == sum(range(1, 51))
+
+
+def test_a_key_of_another_redis_type_is_rejected_not_retried_forever(regions: Regions) -> None:
+    eu, us = regions.open("eu"), regions.open("us")
+    us.incr_many({f"c{i}": 1 for i in range(20)})
+    regions.servers["eu"].client().set(eu.layout.data_key("c7"), "a string")
+    report = eu.sync_peer("us")
+    assert report.ok and list(report.rejected) == ["c7"]
+    assert "string key" in report.rejected["c7"]
+    assert eu.sync_peer("us").keys_read == 0  # the cursor moved on
+    regions.servers["us"].client().set(us.layout.data_key("s"), "x")
+    us.client.zadd(us.layout.changes_key(us.layout.shard_of("s")), {"s": 10**6})
+    us.client.hset(us.layout.head_key(us.layout.shard_of("s")), "v", 10**6)
+    report = eu.sync_peer("us")
+    assert report.ok and "cannot read it as a hash" in report.rejected["s"]
+
+
+def test_a_cached_log_is_not_served_after_a_wipe(regions: Regions) -> None:
+    cached = regions.open("eu")
+    for item in "abc":
+        cached.sequence("log").append(item)
+    regions.servers["eu"].client().flushall()
+    other = regions.open("eu")
+    for item in "xyz":
+        other.sequence("log").append(item)
+    assert cached.sequence("log").to_list() == ["x", "y", "z"]
+    cached.sequence("log").append("w")
+    assert other.sequence("log").to_list() == ["x", "y", "z", "w"]
+
+
+def test_a_probe_key_of_another_type_does_not_stop_scheduling(regions: Regions) -> None:
+    eu = regions.open("eu")
+    eu.gset(probe.probe_name("eu")).add("squatter")
+    config = load_config(
+        env={
+            "CRDTREDIS_REGION": "eu",
+            "CRDTREDIS_REDIS_URL": regions.servers["eu"].url,
+            "CRDTREDIS_PEERS": f"us={regions.servers['us'].url}",
+        }
+    )
+    queue = Queue("crdtredis-eu", connection=redis.Redis.from_url(config.redis_url))
+    assert SyncScheduler(config, eu, queue).tick() == ["us"]
 
 
 @pytest.mark.parametrize(

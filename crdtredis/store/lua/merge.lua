@@ -187,12 +187,17 @@ for i = 3, #KEYS do
   local name, code, fields = objects[i - 2][1], objects[i - 2][2], objects[i - 2][3]
   local ok, outcome = pcall(merge_one, KEYS[i], name, code, fields)
   if not ok then
-    -- A Redis error on this object (a key of another kind, out of memory):
-    -- it may be partly written, so it is recorded as changed (harmless if
-    -- not) and reported as FAILED, which makes the caller try it again.
-    changed[#changed + 1] = name
     local message = type(outcome) == 'table' and outcome.err or tostring(outcome)
-    results[#results + 1] = 'FAILED ' .. message
+    if string.find(message, 'WRONGTYPE', 1, true) then
+      -- Not a hash at all: refused before anything was written, for good.
+      results[#results + 1] = 'WRONGTYPE ' .. redis.call('TYPE', KEYS[i]).ok .. ' key'
+    else
+      -- Redis failed on this object (out of memory, say): it may be partly
+      -- written, so it is recorded as changed (harmless if not) and reported
+      -- as FAILED, which makes the caller try it again.
+      changed[#changed + 1] = name
+      results[#results + 1] = 'FAILED ' .. message
+    end
   else
     if outcome == 1 then changed[#changed + 1] = name end
     results[#results + 1] = outcome

@@ -15,8 +15,11 @@
 -- Errors   WRONGTYPE, NOREF (the reference or element does not exist).
 local data, name, op = KEYS[3], ARGV[2], ARGV[3]
 local last_read = ARGV[#ARGV]
-local version = redis.call('ZSCORE', KEYS[2], name)
-local current = (version or '') == last_read and 1 or 0
+-- A version is '<shard head incarnation>:<index score>', as the caller reads it.
+local head_inc = redis.call('HGET', KEYS[1], 'inc') or ''
+local score = redis.call('ZSCORE', KEYS[2], name)
+local version = head_inc .. ':' .. (score or '')
+local current = version == last_read and 1 or 0
 local stored = crdt_type(data)
 if stored and stored ~= 'sq' then
   return crdt_fail('WRONGTYPE', stored .. '\t' .. name)
@@ -26,7 +29,7 @@ if target ~= '' and redis.call('HEXISTS', data, '.' .. target) == 0 then
   return crdt_fail('NOREF', target .. '\t' .. name)
 end
 if op == 'remove' and redis.call('HEXISTS', data, '~' .. target) == 1 then
-  return {0, version or '', current}
+  return {0, version, current}
 end
 local guard = crdt_guard(KEYS[1], ARGV[1])
 if guard then return crdt_fail(guard) end
@@ -43,4 +46,4 @@ else
   result = 1
 end
 local recorded = crdt_record(KEYS[1], KEYS[2], {name})
-return {result, string.format('%d', recorded), current}
+return {result, ARGV[1] .. ':' .. string.format('%d', recorded), current}
