@@ -20,11 +20,10 @@ from crdtredis.errors import (
     BatchError,
     CRDTRedisError,
     InvalidStateError,
-    SlotOverflowError,
-    WrongTypeError,
 )
 from crdtredis.store import codec
 from crdtredis.store.layout import TYPE_CODES, TYPE_NAMES, check_name
+from crdtredis.store.refusal import refusal_error
 from crdtredis.store.scripts import LuaScript, ScriptError, script
 from crdtredis.store.validation import validate, validate_stored
 
@@ -134,14 +133,11 @@ def incr_many(region: Region, amounts: Mapping[str, int], type_name: str, sign: 
 
 
 def _counter_refusal(outcome: Exception, type_name: str) -> tuple[str | None, Exception]:
-    if not isinstance(outcome, ScriptError):
+    """The refused counter (named after a tab in the detail) and its error."""
+    if not isinstance(outcome, ScriptError) or outcome.code not in ("WRONGTYPE", "OVERFLOW"):
         return None, outcome
     detail, _, name = outcome.detail.partition("\t")
-    if outcome.code == "WRONGTYPE":
-        return name, WrongTypeError(name, TYPE_NAMES.get(detail, detail), type_name)
-    if outcome.code == "OVERFLOW":
-        return name, SlotOverflowError(name, int(detail))
-    return None, outcome
+    return name, refusal_error(outcome.code, detail, name, type_name)
 
 
 @dataclass
@@ -224,11 +220,7 @@ def _merge(region: Region, inputs: Mapping[str, Any], check: Callable[..., Any])
 
 def _merge_refusal(name: str, result: str, code: str) -> Exception:
     kind, _, detail = result.partition(" ")
-    if kind == "WRONGTYPE":
-        return WrongTypeError(name, TYPE_NAMES.get(detail, detail), TYPE_NAMES[code])
-    return InvalidStateError(
-        name, f"element {detail[1:]} differs from the stored one: two replicas share an id"
-    )
+    return refusal_error(kind, detail, name, TYPE_NAMES[code])
 
 
 def names(region: Region, pattern: str = "*") -> Iterator[str]:

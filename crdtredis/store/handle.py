@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from crdtredis.crdt.interface import CRDT, StateDict
-from crdtredis.errors import InvalidStateError, SlotOverflowError, WrongTypeError
+from crdtredis.errors import InvalidStateError, WrongTypeError
 from crdtredis.store import codec
 from crdtredis.store.layout import TYPE_CODES, TYPE_NAMES, check_name
+from crdtredis.store.refusal import refusal_error
 from crdtredis.store.scripts import LuaScript, ScriptError, script
 from crdtredis.store.validation import validate
 
@@ -66,21 +67,7 @@ class RedisObject(Generic[Pure]):
 
     def refusal(self, exc: ScriptError) -> Exception:
         """The error a script's refusal means for this object."""
-        detail = exc.detail.split("\t", 1)[0]
-        if exc.code == "WRONGTYPE":
-            return WrongTypeError(self.name, TYPE_NAMES.get(detail, detail), self.type_name)
-        if exc.code == "OVERFLOW":
-            return SlotOverflowError(self.name, int(detail))
-        if exc.code == "NOTMEMBER":
-            return KeyError(f"the element is not a member of set {self.name!r}")
-        if exc.code == "READD":
-            return ValueError(
-                f"the element was removed from two-phase set {self.name!r} and cannot be "
-                "re-added; use an OR-Set for elements that come back"
-            )
-        if exc.code == "NOREF":
-            return IndexError(f"sequence {self.name!r} has no element {detail!r}")
-        return exc
+        return refusal_error(exc.code, exc.detail.split("\t", 1)[0], self.name, self.type_name)
 
     def exists(self) -> bool:
         return bool(self._fields())

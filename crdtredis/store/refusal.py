@@ -1,0 +1,33 @@
+"""What a script's refusal means: the one mapping from script codes to domain errors."""
+
+from __future__ import annotations
+
+from crdtredis.errors import InvalidStateError, SlotOverflowError, WrongTypeError
+from crdtredis.store.layout import TYPE_NAMES
+
+
+def refusal_error(code: str, detail: str, name: str, wanted: str) -> Exception:
+    """The error for refusal ``code`` (with its ``detail``) of object ``name`` of type ``wanted``.
+
+    ``detail`` is the part of the script's message before any tab: the stored
+    type code for WRONGTYPE, the amount for OVERFLOW, the id for NOREF, the
+    field for CONFLICT.
+    """
+    if code == "WRONGTYPE":
+        return WrongTypeError(name, TYPE_NAMES.get(detail, detail), wanted)
+    if code == "OVERFLOW":
+        return SlotOverflowError(name, int(detail))
+    if code == "NOTMEMBER":
+        return KeyError(f"the element is not a member of set {name!r}")
+    if code == "READD":
+        return ValueError(
+            f"the element was removed from two-phase set {name!r} and cannot be "
+            "re-added; use an OR-Set for elements that come back"
+        )
+    if code == "NOREF":
+        return IndexError(f"sequence {name!r} has no element {detail!r}")
+    if code == "CONFLICT":
+        return InvalidStateError(
+            name, f"element {detail[1:]} differs from the stored one: two replicas share an id"
+        )
+    return ValueError(f"key {name!r}: refused ({code} {detail})")
