@@ -8,9 +8,9 @@ from typing import Any
 import click
 
 from crdtredis.cli.app import Failure, Settings, pass_settings
+from crdtredis.crdt import COUNTER_TYPES
 from crdtredis.replication.probe import is_probe
 
-COUNTER_TYPES = ("pncounter", "gcounter")
 SET_TYPES = {"orset": "orset", "2pset": "twophase_set", "gset": "gset"}
 
 

@@ -28,6 +28,7 @@ from prometheus_client.core import (
     Metric,
 )
 
+from crdtredis.crdt import COUNTER_TYPES, counter_value
 from crdtredis.crdt.divergence import missing
 from crdtredis.replication import Peer, probe, stats
 from crdtredis.replication.cursor import Cursor
@@ -37,7 +38,6 @@ from crdtredis.store.region import Region
 
 log = logging.getLogger(__name__)
 
-COUNTER_TYPES = ("gcounter", "pncounter")
 
 #: Counters served from the sync statistics: (metric, statistic, help).
 SYNC_TOTALS = (
@@ -209,7 +209,7 @@ class RegionCollector:
         for name in names:
             state = local.get(name)
             if state is not None and state["type"] in COUNTER_TYPES:
-                value.add_metric([name], _counter_value(state))
+                value.add_metric([name], counter_value(state))
             theirs = [v.states[name] for v in views.values() if name in v.states]
             try:
                 divergence.add_metric([name], missing(state, theirs))
@@ -272,12 +272,6 @@ class RegionCollector:
 def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
     """A gauge family with one unlabelled sample."""
     return GaugeMetricFamily(name, help_text, value=value)
-
-
-def _counter_value(state: dict[str, Any]) -> int:
-    if state["type"] == "gcounter":
-        return int(sum(state["slots"].values()))
-    return int(sum(state["p"].values()) - sum(state["n"].values()))
 
 
 def _add_histogram(family: HistogramMetricFamily, label: str, histogram: Histogram) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import redis
 
+from crdtredis.crdt import COUNTER_TYPES, counter_value
 from crdtredis.crdt.divergence import missing
 from crdtredis.crdt.interface import StateDict
 from crdtredis.replication import stats
@@ -27,10 +28,8 @@ def summary(state: StateDict | None) -> dict[str, Any]:
     if state is None:
         return {"exists": False}
     type_name = state["type"]
-    if type_name == "gcounter":
-        return {"exists": True, "value": sum(state["slots"].values())}
-    if type_name == "pncounter":
-        return {"exists": True, "value": sum(state["p"].values()) - sum(state["n"].values())}
+    if type_name in COUNTER_TYPES:
+        return {"exists": True, "value": counter_value(state)}
     if type_name == "gset":
         return {"exists": True, "members": sorted(state["members"]), "tombstones": 0}
     if type_name == "2pset":
@@ -54,7 +53,7 @@ def summary(state: StateDict | None) -> dict[str, Any]:
 
 def replica_slots(state: StateDict | None, current: str) -> list[dict[str, Any]]:
     """Every replica slot of a counter: whose it is, and its P and N."""
-    if state is None or state["type"] not in ("gcounter", "pncounter"):
+    if state is None or state["type"] not in COUNTER_TYPES:
         return []
     p = state["slots"] if state["type"] == "gcounter" else state["p"]
     n = {} if state["type"] == "gcounter" else state["n"]

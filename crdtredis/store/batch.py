@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from crdtredis.crdt import COUNTER_TYPES
 from crdtredis.crdt.gcounter import check_amount
 from crdtredis.crdt.interface import SLOT_MAX, StateDict
 from crdtredis.errors import (
@@ -90,7 +91,7 @@ def _data_keys(region: Region, shard: int, names: list[str]) -> list[str]:
 
 
 def incr_many(region: Region, amounts: Mapping[str, int], type_name: str, sign: str = "") -> None:
-    if type_name not in ("gcounter", "pncounter"):
+    if type_name not in COUNTER_TYPES:
         raise ValueError(f"incr_many counts gcounter or pncounter keys, not {type_name!r}")
     checked: dict[str, str] = {}
     for name, amount in amounts.items():

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from crdtredis.crdt import SLOT_MAX
+from crdtredis.crdt import COUNTER_TYPES, SLOT_MAX
 from crdtredis.crdt.interface import StateDict
 from crdtredis.store.layout import TYPE_CODES, TYPE_NAMES
 
@@ -82,7 +82,7 @@ def decode_stored(fields: Mapping[str, str]) -> StateDict | None:
 def decode(type_name: str, fields: Mapping[str, str]) -> StateDict:
     """The ``to_dict`` state of an object stored as ``fields`` (type field included or not)."""
     body = [(f, v) for f, v in fields.items() if f != ""]
-    if type_name in ("gcounter", "pncounter"):
+    if type_name in COUNTER_TYPES:
         p: dict[str, int] = {}
         n: dict[str, int] = {}
         for f, v in body:

@@ -4,27 +4,19 @@ from __future__ import annotations
 
 from typing import ClassVar, TypeVar
 
-from crdtredis.crdt import GCounter, PNCounter
+from crdtredis.crdt import GCounter, PNCounter, counter_value
 from crdtredis.crdt.gcounter import check_amount
+from crdtredis.store import codec
 from crdtredis.store.handle import RedisObject
 from crdtredis.store.scripts import script
-
-
-def counter_value(type_name: str, fields: dict[str, str]) -> int:
-    """The value of a counter hash: sum of P slots minus sum of N slots."""
-    total = 0
-    for field, count in fields.items():
-        if field:
-            total += -int(count) if field[0] == "-" and type_name == "pncounter" else int(count)
-    return total
-
 
 Counter = TypeVar("Counter", bound=GCounter | PNCounter)
 
 
 class _RedisCounter(RedisObject[Counter]):
     def value(self) -> int:
-        return counter_value(self.type_name, self._fields())
+        state = codec.decode_stored(self._fields())
+        return 0 if state is None else counter_value(state)
 
     def _add(self, sign: str, n: int) -> int:
         amount = str(check_amount(n))
