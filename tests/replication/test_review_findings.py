@@ -11,7 +11,7 @@ import redis
 from rq import Queue
 from rq.job import Job, JobStatus
 
-from crdtredis.config import load_config
+from crdtredis.config import RegionConfig, load_config
 from crdtredis.crdt import Sequence
 from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import probe, stats
@@ -21,6 +21,18 @@ from workers import jobs
 from workers.scheduler import SyncScheduler
 
 pytestmark = pytest.mark.integration
+
+
+def eu_scheduling(regions: Regions) -> tuple[RegionConfig, Queue]:
+    """Region eu's configuration (pulling from us) and its RQ queue."""
+    config = load_config(
+        env={
+            "CRDTREDIS_REGION": "eu",
+            "CRDTREDIS_REDIS_URL": regions.servers["eu"].url,
+            "CRDTREDIS_PEERS": f"us={regions.servers['us'].url}",
+        }
+    )
+    return config, Queue("crdtredis-eu", connection=redis.Redis.from_url(config.redis_url))
 
 
 def test_a_local_merge_failure_keeps_the_cursor_before_the_keys(
@@ -75,14 +87,7 @@ def test_a_cached_log_is_not_served_after_a_wipe(regions: Regions) -> None:
 def test_a_probe_key_of_another_type_does_not_stop_scheduling(regions: Regions) -> None:
     eu = regions.open("eu")
     eu.gset(probe.probe_name("eu")).add("squatter")
-    config = load_config(
-        env={
-            "CRDTREDIS_REGION": "eu",
-            "CRDTREDIS_REDIS_URL": regions.servers["eu"].url,
-            "CRDTREDIS_PEERS": f"us={regions.servers['us'].url}",
-        }
-    )
-    queue = Queue("crdtredis-eu", connection=redis.Redis.from_url(config.redis_url))
+    config, queue = eu_scheduling(regions)
     assert SyncScheduler(config, eu, queue).tick() == ["us"]
 
 
@@ -171,14 +176,7 @@ def test_probes_written_at_once_raise_the_slot_to_the_time_not_the_sum(regions: 
 
 def test_an_abandoned_started_job_is_replaced(regions: Regions) -> None:
     eu = regions.open("eu")
-    config = load_config(
-        env={
-            "CRDTREDIS_REGION": "eu",
-            "CRDTREDIS_REDIS_URL": regions.servers["eu"].url,
-            "CRDTREDIS_PEERS": f"us={regions.servers['us'].url}",
-        }
-    )
-    queue = Queue("crdtredis-eu", connection=redis.Redis.from_url(config.redis_url))
+    config, queue = eu_scheduling(regions)
     scheduler = SyncScheduler(config, eu, queue)
     assert scheduler.tick() == ["us"]
     job = Job.fetch(jobs.job_id("eu", "us"), connection=queue.connection)
