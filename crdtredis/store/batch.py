@@ -23,6 +23,7 @@ from crdtredis.errors import (
     InvalidStateError,
 )
 from crdtredis.store import codec
+from crdtredis.store.guard import GUARD_CODES
 from crdtredis.store.layout import TYPE_CODES, TYPE_NAMES, check_name
 from crdtredis.store.refusal import refusal_error
 from crdtredis.store.scripts import LuaScript, ScriptError, script
@@ -33,9 +34,6 @@ if TYPE_CHECKING:
 
 #: Most objects one script call carries.
 CHUNK = 256
-
-#: Refusals of the incarnation guard, which ``Region.heal`` repairs.
-GUARD_CODES = ("NOSHARD", "STALE")
 
 Build = Callable[[], tuple[list[str], list[str]]]
 

@@ -12,10 +12,11 @@ from crdtredis.crdt.interface import StateDict
 from crdtredis.errors import IdentityError
 from crdtredis.store import batch, codec
 from crdtredis.store.counters import RedisGCounter, RedisPNCounter
+from crdtredis.store.guard import Guard
 from crdtredis.store.handle import RedisObject
 from crdtredis.store.identity import RegionIdentity, check_region_name
 from crdtredis.store.layout import DEFAULT_PREFIX, DEFAULT_SHARDS, KeyLayout, check_name
-from crdtredis.store.scripts import Client, LuaScript, ScriptError, ScriptRunner, script
+from crdtredis.store.scripts import Client, LuaScript, ScriptError, ScriptRunner
 from crdtredis.store.sequence import RedisSequence, SequenceCache
 from crdtredis.store.sets import RedisGSet, RedisORSet, RedisTwoPhaseSet
 
@@ -99,142 +100,47 @@ class Region:
         self.scripts.load_all()
         #: Rebuilt sequences, so that appends to long logs stay one round trip.
         self.sequences = SequenceCache()
-        self._wanted_shards = shards
-        self.layout = KeyLayout(prefix, shards or DEFAULT_SHARDS)
-        self.identity = self._find_or_create_identity()
+        self.guard = Guard(
+            self.name,
+            self.client,
+            self.scripts,
+            KeyLayout(prefix, shards or DEFAULT_SHARDS),
+            shards,
+            f"the Redis at {describe_client(self.client)} (prefix {prefix!r})",
+        )
 
     # -- identity ----------------------------------------------------------
     @property
+    def identity(self) -> RegionIdentity:
+        return self.guard.identity
+
+    @property
+    def layout(self) -> KeyLayout:
+        """Key names; the shard count is the identity's."""
+        return self.guard.layout
+
+    @property
     def replica(self) -> str:
         """The replica id this region's own updates are counted under."""
-        return self.identity.replica
+        return self.guard.replica
 
     @property
     def incarnation(self) -> str:
-        return self.identity.incarnation
-
-    def _find_or_create_identity(self) -> RegionIdentity:
-        epoch = 1
-        if not self.client.exists(self.layout.identity_key):
-            # A new identity outranks any shard head left from before (the
-            # identity alone may have been lost), so that it can take them over.
-            epoch = self._highest_head_epoch() + 1
-        fresh = RegionIdentity.fresh(self.name, self.layout.shards, epoch)
-        raw = self.scripts.call(
-            script("identity"),
-            [self.layout.identity_key],
-            [x for pair in fresh.to_fields().items() for x in pair],
-        )
-        found = RegionIdentity.from_fields(dict(zip(raw[::2], raw[1::2], strict=True)), self._where)
-        if found.region != self.name:
-            raise IdentityError(
-                f"{self._where} belongs to region {found.region!r}, not {self.name!r}: "
-                "give each region its own Redis, or another key prefix"
-            )
-        if self._wanted_shards and found.shards != self._wanted_shards:
-            raise IdentityError(
-                f"{self._where} was created with {found.shards} shards, not "
-                f"{self._wanted_shards}: leave shards unset to use the stored count"
-            )
-        if found.incarnation == fresh.incarnation:
-            log.info(
-                "region %s: new incarnation %s in %s", self.name, found.incarnation, self._where
-            )
-        self.layout = KeyLayout(self.layout.prefix, found.shards)
-        return found
-
-    def _highest_head_epoch(self) -> int:
-        pipe = self.client.pipeline(transaction=False)
-        for shard in range(self.layout.shards):
-            pipe.hget(self.layout.head_key(shard), "epoch")
-        return max((int(e) for e in pipe.execute() if e is not None), default=0)
+        return self.guard.incarnation
 
     def refresh_identity(self) -> RegionIdentity:
         """Re-read the identity (creating a new incarnation if it is gone) and adopt it."""
-        before = self.identity.incarnation
-        self.identity = self._find_or_create_identity()
-        if self.identity.incarnation != before:
-            log.warning(
-                "region %s: identity changed from incarnation %s to %s (was the Redis wiped?); "
-                "new writes count as replica %s",
-                self.name,
-                before,
-                self.identity.incarnation,
-                self.replica,
-            )
-        return self.identity
+        return self.guard.refresh()
+
+    def heal(self, error: ScriptError, shard: int) -> bool:
+        """Repair what a guard refusal says is out of date (see :class:`Guard`)."""
+        return self.guard.heal(error, shard)
 
     @property
     def _where(self) -> str:
         return f"the Redis at {describe_client(self.client)} (prefix {self.layout.prefix!r})"
 
     # -- guarded writes ----------------------------------------------------
-    def heal(self, error: ScriptError, shard: int) -> bool:
-        """Fix what a guard refusal says is out of date; False if it was no guard refusal.
-
-        ``STALE``: the shard's head names another incarnation. Re-read the
-        identity (this process may be the stale one); if the head still names
-        an older incarnation, move it to the current one.
-
-        ``NOSHARD``: the shard has no head. Re-read the identity (after a full
-        wipe it is gone, and a fresh one is made). If the identity says this
-        shard had a head in this incarnation, its data was lost while the
-        identity survived (a cluster node lost, a partial restore): counting
-        on in the same slots could reuse values peers still hold, so the
-        region takes a new incarnation first. Then the shard gets a head.
-        """
-        head = self.layout.head_key(shard)
-        if error.code not in ("STALE", "NOSHARD"):
-            return False
-        self.refresh_identity()
-        held = self.client.hget(head, "inc")
-        if held is not None:
-            # STALE, or given a head since the refusal (by this process for
-            # another call of the same batch, or by another process).
-            if held != self.incarnation:
-                self._take_over(shard)
-            return True
-        mark = f"shard:{shard}"
-        if self.client.hget(self.layout.identity_key, mark):
-            self._renew_identity(f"shard {shard} lost its data")
-        owner = self.scripts.call(
-            script("init_shard"), [head], [self.incarnation, str(self.identity.epoch)]
-        )
-        if owner != self.incarnation:
-            self._take_over(shard)
-        # Marked only once the head exists: a process that finds the mark
-        # and no head can trust that the shard's data was lost.
-        self.client.hset(self.layout.identity_key, mark, 1)
-        return True
-
-    def _take_over(self, shard: int) -> None:
-        """Hand a shard head of an older incarnation to this one (never backwards)."""
-        self.scripts.call(
-            script("shard_takeover"),
-            [self.layout.head_key(shard)],
-            [self.incarnation, str(self.identity.epoch)],
-        )
-        self.client.hset(self.layout.identity_key, f"shard:{shard}", 1)
-
-    def _renew_identity(self, reason: str) -> None:
-        lost = self.identity.incarnation
-        fresh = RegionIdentity.fresh(self.name, self.layout.shards, self.identity.epoch + 1)
-        raw = self.scripts.call(
-            script("identity_renew"),
-            [self.layout.identity_key],
-            [lost, *(x for pair in fresh.to_fields().items() for x in pair)],
-        )
-        fields = dict(zip(raw[::2], raw[1::2], strict=True))
-        self.identity = RegionIdentity.from_fields(fields, self._where)
-        log.warning(
-            "region %s: %s; incarnation %s replaced by %s, new writes count as replica %s",
-            self.name,
-            reason,
-            lost,
-            self.identity.incarnation,
-            self.replica,
-        )
-
     def write(
         self,
         shard: int,

@@ -194,10 +194,10 @@ def test_a_stale_process_cannot_hand_a_head_back_to_a_renewed_incarnation(
     stale.counter("x").incr()
     shard = stale.layout.shard_of("x")
     head = stale.layout.head_key(shard)
-    current._renew_identity("a test")
+    current.guard.renew("a test")
     assert current.counter("x").incr() == 2  # takes the head over: a newer epoch
     assert stale.client.hget(head, "inc") == current.incarnation
-    stale._take_over(shard)  # what a process that read the identity just before would do
+    stale.guard.take_over(shard)  # what a process that read the identity just before would do
     assert stale.client.hget(head, "inc") == current.incarnation
     assert stale.client.hget(stale.layout.identity_key, f"shard:{shard}") == "1"
     assert stale.counter("x").incr() == 3  # the stale process adopts the current identity
@@ -207,7 +207,7 @@ def test_a_stale_process_cannot_hand_a_head_back_to_a_renewed_incarnation(
 def test_a_new_identity_outranks_heads_left_from_before(regions: Regions) -> None:
     eu = regions.open("eu")
     eu.counter("x").incr()
-    eu._renew_identity("a test")  # epoch 2
+    eu.guard.renew("a test")  # epoch 2
     eu.counter("x").incr()
     raw = regions.servers["eu"].client()
     raw.delete(eu.layout.identity_key)
