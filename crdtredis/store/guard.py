@@ -42,6 +42,12 @@ class Guard:
         self._where = where
         self.identity = self._find_or_create_identity()
 
+    def _parse(self, reply: list[str]) -> RegionIdentity:
+        """An identity from a script's HGETALL reply."""
+        return RegionIdentity.from_fields(
+            dict(zip(reply[::2], reply[1::2], strict=True)), self._where
+        )
+
     @property
     def incarnation(self) -> str:
         return self.identity.incarnation
@@ -60,9 +66,9 @@ class Guard:
         raw = self.scripts.call(
             script("identity"),
             [self.layout.identity_key],
-            [x for pair in fresh.to_fields().items() for x in pair],
+            fresh.to_args(),
         )
-        found = RegionIdentity.from_fields(dict(zip(raw[::2], raw[1::2], strict=True)), self._where)
+        found = self._parse(raw)
         if found.region != self.name:
             raise IdentityError(
                 f"{self._where} belongs to region {found.region!r}, not {self.name!r}: "
@@ -155,10 +161,9 @@ class Guard:
         raw = self.scripts.call(
             script("identity_renew"),
             [self.layout.identity_key],
-            [lost, *(x for pair in fresh.to_fields().items() for x in pair)],
+            [lost, *fresh.to_args()],
         )
-        fields = dict(zip(raw[::2], raw[1::2], strict=True))
-        self.identity = RegionIdentity.from_fields(fields, self._where)
+        self.identity = self._parse(raw)
         log.warning(
             "region %s: %s; incarnation %s replaced by %s, new writes count as replica %s",
             self.name,

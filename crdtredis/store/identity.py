@@ -63,6 +63,10 @@ class RegionIdentity:
             "epoch": str(self.epoch),
         }
 
+    def to_args(self) -> list[str]:
+        """The identity hash as script arguments: field, value, field, value, ..."""
+        return [x for pair in self.to_fields().items() for x in pair]
+
     @classmethod
     def from_fields(cls, fields: dict[str, Any], where: str) -> RegionIdentity:
         """Parse the identity hash; raise ``IdentityError`` if it is not one of ours."""

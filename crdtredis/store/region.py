@@ -136,10 +136,6 @@ class Region:
         """Repair what a guard refusal says is out of date (see :class:`Guard`)."""
         return self.guard.heal(error, shard)
 
-    @property
-    def _where(self) -> str:
-        return f"the Redis at {describe_client(self.client)} (prefix {self.layout.prefix!r})"
-
     # -- guarded writes ----------------------------------------------------
     def write(
         self,

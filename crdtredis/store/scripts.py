@@ -95,9 +95,19 @@ class ScriptRunner:
         self.client.script_load(lua.text)
 
     def load_all(self) -> None:
-        """Load every script now, so the first batches do not meet NOSCRIPT."""
+        """Load every script now, so the first batches do not meet NOSCRIPT.
+
+        One round trip on a single server; on a cluster, SCRIPT LOAD per
+        script goes to every primary.
+        """
+        if is_cluster(self.client):
+            for lua in all_scripts():
+                self.load(lua)
+            return
+        pipe = self.client.pipeline(transaction=False)
         for lua in all_scripts():
-            self.load(lua)
+            pipe.script_load(lua.text)
+        pipe.execute()
 
     def call(self, lua: LuaScript, keys: Sequence[str], args: Sequence[str | int]) -> Any:
         """Run one script; raise :class:`ScriptError` when it refuses."""
