@@ -22,6 +22,11 @@ from crdtredis.errors import CRDTRedisError
 from crdtredis.store.identity import REGION_PATTERN
 from crdtredis.store.layout import DEFAULT_PREFIX
 
+#: Defaults the library's classes share with the configuration.
+PEER_TIMEOUT = 2.0
+SYNC_BATCH = 1000
+EXPORTER_MAX_KEYS = 1000
+
 
 class ConfigError(CRDTRedisError, ValueError):
     """The configuration is missing something or holds a bad value."""
@@ -54,9 +59,9 @@ class RegionConfig:
     #: Seconds between sync passes from each peer.
     sync_interval: float = 0.5
     #: Socket timeout (seconds) for every call to a peer's Redis.
-    peer_timeout: float = 2.0
+    peer_timeout: float = PEER_TIMEOUT
     #: Keys read from a peer per shard per round of a pass.
-    sync_batch: int = 1000
+    sync_batch: int = SYNC_BATCH
     #: Longest wait (seconds) between attempts at a peer that keeps failing.
     max_backoff: float = 30.0
     exporter_bind: str = "0.0.0.0"
@@ -64,7 +69,7 @@ class RegionConfig:
     #: Names or glob patterns of the keys the exporter reports.
     exporter_keys: tuple[str, ...] = ("*",)
     #: Most per-key series the exporter emits; the rest are counted as dropped.
-    exporter_max_keys: int = 1000
+    exporter_max_keys: int = EXPORTER_MAX_KEYS
 
     @property
     def queue(self) -> str:

@@ -28,6 +28,7 @@ from prometheus_client.core import (
     Metric,
 )
 
+from crdtredis.config import EXPORTER_MAX_KEYS
 from crdtredis.crdt import COUNTER_TYPES, counter_value
 from crdtredis.crdt.divergence import missing
 from crdtredis.replication import Peer, probe, stats
@@ -85,7 +86,7 @@ class RegionCollector:
         region: Region | Callable[[], Region],
         peers: Sequence[Peer],
         keys: Sequence[str] = ("*",),
-        max_keys: int = 1000,
+        max_keys: int = EXPORTER_MAX_KEYS,
     ) -> None:
         self._region = region if isinstance(region, Region) else None
         self._open_region = region

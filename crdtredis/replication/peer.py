@@ -9,7 +9,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from crdtredis.config import PeerConfig, redact
+from crdtredis.config import PEER_TIMEOUT, PeerConfig, redact
 from crdtredis.store.identity import RegionIdentity
 from crdtredis.store.layout import DEFAULT_PREFIX, KeyLayout
 
@@ -29,7 +29,7 @@ class Peer:
         config: PeerConfig,
         *,
         prefix: str = DEFAULT_PREFIX,
-        timeout: float = 2.0,
+        timeout: float = PEER_TIMEOUT,
         cluster: bool = False,
     ) -> None:
         self.name = config.name

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from crdtredis.config import PeerConfig, RegionConfig
+from crdtredis.config import PEER_TIMEOUT, SYNC_BATCH, PeerConfig, RegionConfig
 from crdtredis.replication.peer import Peer
 from crdtredis.replication.sync import PeerReport, Syncer
 from crdtredis.store.region import Region as LocalRegion
@@ -25,8 +25,8 @@ class Region(LocalRegion):
         redis: Any,
         *,
         peers: Mapping[str, str] | Sequence[PeerConfig] = (),
-        peer_timeout: float = 2.0,
-        sync_batch: int = 1000,
+        peer_timeout: float = PEER_TIMEOUT,
+        sync_batch: int = SYNC_BATCH,
         **options: Any,
     ) -> None:
         super().__init__(name, redis, **options)

@@ -11,6 +11,7 @@ from typing import Any
 
 import redis
 
+from crdtredis.config import SYNC_BATCH
 from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import probe, stats
 from crdtredis.replication.cursor import Cursor
@@ -80,7 +81,7 @@ class Syncer:
             trips: index, states, merge, cursor).
     """
 
-    def __init__(self, region: Region, peers: Iterable[Peer], batch: int = 1000) -> None:
+    def __init__(self, region: Region, peers: Iterable[Peer], batch: int = SYNC_BATCH) -> None:
         self.region = region
         self.peers = {peer.name: peer for peer in peers}
         self.batch = batch
