@@ -3,7 +3,6 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY crdtredis ./crdtredis
-COPY workers ./workers
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 crdtredis
 USER crdtredis
 ENTRYPOINT ["crdtredis"]

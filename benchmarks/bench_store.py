@@ -16,7 +16,7 @@ import redis
 
 from crdtredis.crdt import PNCounter
 from crdtredis.embedded import RedisServer
-from crdtredis.store import Region
+from crdtredis.store import RegionStore
 
 
 def rate(run: Callable[[int], None], ops: int) -> float:
@@ -46,7 +46,7 @@ def interleaved(
 
 
 def single_increments(
-    region: Region, plain: redis.Redis, ops: int, rounds: int
+    region: RegionStore, plain: redis.Redis, ops: int, rounds: int
 ) -> tuple[float, float, float]:
     counter = region.counter("bench:single")
 
@@ -77,7 +77,7 @@ def script_floor(plain: redis.Redis, ops: int, rounds: int) -> tuple[float, floa
 
 
 def batched_increments(
-    region: Region, plain: redis.Redis, batch: int, batches: int, rounds: int
+    region: RegionStore, plain: redis.Redis, batch: int, batches: int, rounds: int
 ) -> tuple[float, float, float]:
     names = [f"bench:batch:{i}" for i in range(batch)]
 
@@ -99,7 +99,7 @@ def memory_per_counter(server: RedisServer, counters: int) -> tuple[float, float
     """Bytes of ``used_memory`` per counter with three regions' slots, vs plain INCR."""
     plain = server.client()
     plain.flushall()
-    region = Region("eu", server.url)
+    region = RegionStore("eu", server.url)
     peers = [PNCounter("us.aaaaaaaa"), PNCounter("ap.bbbbbbbb")]
     for peer in peers:
         peer.incr(7)
@@ -130,7 +130,7 @@ def main() -> None:
     batch, batches = (100, 5) if quick else (100, 10)
     counters = 10_000 if quick else 100_000
     with RedisServer() as server:
-        region = Region("eu", server.url)
+        region = RegionStore("eu", server.url)
         plain = server.client()
         version = plain.info("server")["redis_version"]
         print(f"redis-server {version}, one client, interleaved rounds: {rounds}")

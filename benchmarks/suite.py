@@ -25,7 +25,7 @@ from pathlib import Path
 
 from benchmarks import bench_crdt, bench_sequence, bench_store, bench_sync
 from crdtredis.embedded import RedisServer
-from crdtredis.store import Region
+from crdtredis.store import RegionStore
 from crdtredis.store.scripts import script
 
 
@@ -52,7 +52,7 @@ def single_client(quick: bool) -> Row:
     ops, rounds = (300, 10) if quick else (500, 40)
     with RedisServer() as server:
         ours, ref, ratio = bench_store.single_increments(
-            Region("eu", server.url), server.client(), ops, rounds
+            RegionStore("eu", server.url), server.client(), ops, rounds
         )
         floor = bench_store.script_floor(server.client(), ops, rounds)[2]
     return Row(
@@ -85,7 +85,7 @@ def fifty_clients(quick: bool) -> Row:
             "skipped: no redis-benchmark (Debian's redis-tools; make bench installs it as root)",
         )
     with RedisServer() as server:
-        region = Region("eu", server.url)
+        region = RegionStore("eu", server.url)
         counter = region.counter("bench:c50")
         counter.incr()
         keys = counter.keys
@@ -128,7 +128,7 @@ def batched(quick: bool) -> Row:
     batch, batches, rounds = (100, 5, 10) if quick else (100, 10, 40)
     with RedisServer() as server:
         ours, ref, ratio = bench_store.batched_increments(
-            Region("eu", server.url), server.client(), batch, batches, rounds
+            RegionStore("eu", server.url), server.client(), batch, batches, rounds
         )
     return Row(
         "batched increments",

@@ -32,11 +32,6 @@ class BadInput(RunFailure):
     exit_code = 2
 
 
-def Failure(message: str, exit_code: int) -> RunFailure:  # noqa: N802 - reads as a class
-    """The one-line error for ``exit_code`` (2: bad input, 1: run-time failure)."""
-    return BadInput(message) if exit_code == 2 else RunFailure(message)
-
-
 def explain(exc: BaseException, settings: Settings | None) -> RunFailure:
     """The one-line error and exit code for an exception a command let through."""
     urls = settings.urls() if settings else []
@@ -45,19 +40,18 @@ def explain(exc: BaseException, settings: Settings | None) -> RunFailure:
         message = message.replace(url, redact(url))
     if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
         where = redact(settings.config.redis_url) if settings and settings.loaded else "Redis"
-        return Failure(
-            f"cannot reach Redis at {where}: {message}; check that it runs and the URL is right",
-            1,
+        return RunFailure(
+            f"cannot reach Redis at {where}: {message}; check that it runs and the URL is right"
         )
     if isinstance(exc, IdentityError):
-        return Failure(message, 1)
+        return RunFailure(message)
     if isinstance(exc, redis.exceptions.RedisError | OSError):
-        return Failure(f"{type(exc).__name__}: {message}", 1)
+        return RunFailure(f"{type(exc).__name__}: {message}")
     if isinstance(exc, KeyError):
-        return Failure(message.strip("'\""), 2)
+        return BadInput(message.strip("'\""))
     if isinstance(exc, (ConfigError, CRDTRedisError, *INPUT_ERRORS)):
-        return Failure(message, 2)
-    return Failure(f"{type(exc).__name__}: {message}", 1)
+        return BadInput(message)
+    return RunFailure(f"{type(exc).__name__}: {message}")
 
 
 class CLIGroup(click.Group):
@@ -137,5 +131,5 @@ def cli(
         if peers:
             overrides["peers"] = tuple(p for text in peers for p in parse_peers(text))
     except ConfigError as exc:
-        raise Failure(str(exc), 2) from None
+        raise BadInput(str(exc)) from None
     ctx.obj = Settings(path, overrides)

@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from crdtredis.cli.app import Failure, Settings, pass_settings
+from crdtredis.cli.app import BadInput, Settings, pass_settings
 from crdtredis.replication.inspection import inspect_key, region_status
 
 
@@ -44,9 +44,7 @@ def inspect(settings: Settings, key: str, as_json: bool) -> None:
     region = settings.region()
     report = inspect_key(region, key)
     if report["type"] is None and not any(p.get("exists") for p in report["peers"]):
-        raise Failure(
-            f"key {key!r} does not exist in region {region.name} or any reachable peer", 2
-        )
+        raise BadInput(f"key {key!r} does not exist in region {region.name} or any reachable peer")
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False))
         return

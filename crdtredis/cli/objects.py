@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from crdtredis.cli.app import Failure, Settings, pass_settings
+from crdtredis.cli.app import BadInput, Settings, pass_settings
 from crdtredis.crdt import COUNTER_TYPES
 from crdtredis.replication.probe import is_probe
 
@@ -17,7 +17,7 @@ SET_TYPES = {"orset": "orset", "2pset": "twophase_set", "gset": "gset"}
 def _amount(by: int, down: bool = False) -> int:
     if by < 0:
         hint = "" if down else "; use decr to count down"
-        raise Failure(f"--by must be >= 0, got {by}{hint}", 2)
+        raise BadInput(f"--by must be >= 0, got {by}{hint}")
     return by
 
 
@@ -57,10 +57,10 @@ def get(settings: Settings, key: str) -> None:
     region = settings.region()
     stored = region.type_of(key)
     if stored is None:
-        raise Failure(f"key {key!r} does not exist in region {region.name}", 2)
+        raise BadInput(f"key {key!r} does not exist in region {region.name}")
     if stored not in COUNTER_TYPES:
         hint = "set members" if stored in SET_TYPES else "log read"
-        raise Failure(f"key {key!r} has type {stored}, not a counter; use crdtredis {hint}", 2)
+        raise BadInput(f"key {key!r} has type {stored}, not a counter; use crdtredis {hint}")
     counter = region.gcounter(key) if stored == "gcounter" else region.counter(key)
     click.echo(counter.value())
 
@@ -105,7 +105,7 @@ def set_remove(settings: Settings, key: str, elements: tuple[str, ...]) -> None:
     """Remove elements from a set (an error if one is not a member)."""
     target = _set(settings, key, None)
     if target.type_name == "gset":
-        raise Failure(f"key {key!r} is a gset, which only grows; use an orset to remove", 2)
+        raise BadInput(f"key {key!r} is a gset, which only grows; use an orset to remove")
     for element in elements:
         target.remove(element)
 
@@ -171,7 +171,7 @@ def log_read(settings: Settings, key: str, last: int | None) -> None:
     items = settings.region().sequence(key).to_list()
     if last is not None:
         if last < 0:
-            raise Failure(f"--last must be >= 0, got {last}", 2)
+            raise BadInput(f"--last must be >= 0, got {last}")
         items = items[-last:] if last else []
     for item in items:
         click.echo(json.dumps(item, ensure_ascii=False))

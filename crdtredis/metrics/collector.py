@@ -35,7 +35,7 @@ from crdtredis.replication import Peer, probe, stats
 from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.stats import Histogram
 from crdtredis.store import codec
-from crdtredis.store.region import Region
+from crdtredis.store.region import RegionStore
 
 log = logging.getLogger(__name__)
 
@@ -83,23 +83,23 @@ class RegionCollector:
 
     def __init__(
         self,
-        region: Region | Callable[[], Region],
+        region: RegionStore | Callable[[], RegionStore],
         peers: Sequence[Peer],
         keys: Sequence[str] = ("*",),
         max_keys: int = EXPORTER_MAX_KEYS,
     ) -> None:
-        self._region = region if isinstance(region, Region) else None
+        self._region = region if isinstance(region, RegionStore) else None
         self._open_region = region
         self.peers = list(peers)
         self.patterns = list(keys)
         self.max_keys = max_keys
 
     @property
-    def region(self) -> Region:
+    def region(self) -> RegionStore:
         """The local region, opened at the first scrape that reaches its Redis."""
         if self._region is None:
             opener = self._open_region
-            self._region = opener if isinstance(opener, Region) else opener()
+            self._region = opener if isinstance(opener, RegionStore) else opener()
         return self._region
 
     def describe(self) -> list[Metric]:

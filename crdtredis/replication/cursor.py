@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crdtredis.store.identity import RegionIdentity
-from crdtredis.store.region import Region
+from crdtredis.store.region import RegionStore
 from crdtredis.store.scripts import script
 
 
@@ -21,7 +21,7 @@ class Cursor:
     versions: list[int]
 
     @classmethod
-    def load(cls, region: Region, peer: str, identity: RegionIdentity) -> tuple[Cursor, bool]:
+    def load(cls, region: RegionStore, peer: str, identity: RegionIdentity) -> tuple[Cursor, bool]:
         """This region's cursor for ``peer``; True as second item when it was reset.
 
         A cursor stored for another incarnation or shard count of the peer is
@@ -35,7 +35,7 @@ class Cursor:
         versions = [int(fields.get(str(s), 0)) for s in range(identity.shards)]
         return cls(peer, identity.incarnation, versions), False
 
-    def advance(self, region: Region, updates: dict[int, int]) -> None:
+    def advance(self, region: RegionStore, updates: dict[int, int]) -> None:
         """Record new versions (never moving back) in this region's Redis."""
         if not updates:
             return
@@ -45,7 +45,7 @@ class Cursor:
             self.versions[shard] = max(self.versions[shard], version)
         region.scripts.call(script("cursor_advance"), [region.layout.cursor_key(self.peer)], args)
 
-    def rewind(self, region: Region, shard: int) -> None:
+    def rewind(self, region: RegionStore, shard: int) -> None:
         """Start one shard over from zero (the peer's shard went back in time)."""
         self.versions[shard] = 0
         region.client.hset(region.layout.cursor_key(self.peer), str(shard), 0)

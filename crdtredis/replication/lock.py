@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from crdtredis.store.region import Region
+from crdtredis.store.region import RegionStore
 from crdtredis.store.scripts import script
 
 
@@ -15,7 +15,7 @@ class PassLock:
     data; the lock keeps them from doing the same work twice.
     """
 
-    def __init__(self, region: Region, peer: str, ttl: float = 60.0) -> None:
+    def __init__(self, region: RegionStore, peer: str, ttl: float = 60.0) -> None:
         self.region = region
         self.key = region.layout.lock_key(peer)
         self.ttl_ms = int(ttl * 1000)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterable
 
 from crdtredis.replication.stats import Histogram
-from crdtredis.store.region import Region
+from crdtredis.store.region import RegionStore
 
 PROBE_PREFIX = "crdtredis:probe:"
 
@@ -35,12 +35,12 @@ def is_probe(name: str) -> bool:
     return name.startswith(PROBE_PREFIX)
 
 
-def origins(region: Region) -> list[str]:
+def origins(region: RegionStore) -> list[str]:
     """The regions this region has convergence samples from (peers or further away)."""
     return sorted(region.client.smembers(region.layout.convergence_origins_key))
 
 
-def write_probe(region: Region, now: float | None = None) -> None:
+def write_probe(region: RegionStore, now: float | None = None) -> None:
     """Raise this region's probe slot to the current time in milliseconds.
 
     A merge, not an increment: the join keeps the larger value in one script,
@@ -51,7 +51,7 @@ def write_probe(region: Region, now: float | None = None) -> None:
     region.merge_many({probe_name(region.name): state}).raise_for(probe_name(region.name))
 
 
-def observe(region: Region, changed: Iterable[str], now: float | None = None) -> int:
+def observe(region: RegionStore, changed: Iterable[str], now: float | None = None) -> int:
     """Record a convergence sample for each other region's probe among ``changed``."""
     now = time.time() if now is None else now
     origins = [n[len(PROBE_PREFIX) :] for n in changed if is_probe(n)]
@@ -69,6 +69,6 @@ def observe(region: Region, changed: Iterable[str], now: float | None = None) ->
     return len(origins)
 
 
-def convergence(region: Region, origin: str) -> Histogram:
+def convergence(region: RegionStore, origin: str) -> Histogram:
     fields = region.client.hgetall(region.layout.convergence_key(origin))
     return Histogram.read(fields, "convergence", CONVERGENCE_BUCKETS)

@@ -8,28 +8,28 @@ from typing import Any
 from crdtredis.config import PEER_TIMEOUT, SYNC_BATCH, PeerConfig, RegionConfig
 from crdtredis.replication.peer import Peer
 from crdtredis.replication.sync import PeerReport, Syncer
-from crdtredis.store.region import Region as LocalRegion
+from crdtredis.store.region import RegionStore
 
 
-class Region(LocalRegion):
+class Region(RegionStore):
     """A region's Redis plus the peers it pulls from.
 
     ``Region("eu", url, peers={"us": us_url})``; ``region.sync()`` runs one
     pass from every peer and returns a report per peer. Everything else is
-    the local store (:class:`crdtredis.store.Region`).
+    the local store (:class:`crdtredis.store.RegionStore`).
     """
 
     def __init__(
         self,
         name: str,
-        redis: Any,
+        connection: Any,
         *,
         peers: Mapping[str, str] | Sequence[PeerConfig] = (),
         peer_timeout: float = PEER_TIMEOUT,
         sync_batch: int = SYNC_BATCH,
         **options: Any,
     ) -> None:
-        super().__init__(name, redis, **options)
+        super().__init__(name, connection, **options)
         configs = (
             [PeerConfig(n, u) for n, u in peers.items()] if isinstance(peers, Mapping) else peers
         )

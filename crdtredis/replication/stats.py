@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from crdtredis.store.region import Region
+from crdtredis.store.region import RegionStore
 
 if TYPE_CHECKING:
     from crdtredis.replication.sync import PeerReport
@@ -90,7 +90,7 @@ class PeerStats:
         }
 
 
-def record(region: Region, report: PeerReport) -> None:
+def record(region: RegionStore, report: PeerReport) -> None:
     """Add one pass's outcome to the peer's statistics (one pipeline)."""
     key = region.layout.sync_stats_key(report.peer)
     now = time.time()
@@ -127,7 +127,7 @@ def record(region: Region, report: PeerReport) -> None:
     pipe.execute()
 
 
-def read(region: Region, peer: str) -> PeerStats:
+def read(region: RegionStore, peer: str) -> PeerStats:
     fields: dict[str, str] = region.client.hgetall(region.layout.sync_stats_key(peer))
 
     def number(name: str) -> float | None:

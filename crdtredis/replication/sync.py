@@ -18,7 +18,7 @@ from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.lock import PassLock
 from crdtredis.replication.peer import Changes, Peer
 from crdtredis.store.layout import KeyLayout
-from crdtredis.store.region import Region
+from crdtredis.store.region import RegionStore
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class Syncer:
             trips: index, states, merge, cursor).
     """
 
-    def __init__(self, region: Region, peers: Iterable[Peer], batch: int = SYNC_BATCH) -> None:
+    def __init__(self, region: RegionStore, peers: Iterable[Peer], batch: int = SYNC_BATCH) -> None:
         self.region = region
         self.peers = {peer.name: peer for peer in peers}
         self.batch = batch
@@ -150,7 +150,7 @@ class Syncer:
                 for name, problem in [(n, f) for n, f in stored.items() if isinstance(f, str)]:
                     self._reject(report, name, f"key {name!r} rejected: {problem}")
                     del stored[name]
-                merged = self.region.merge_stored(stored)
+                merged = self.region.merge_peer_hashes(stored)
                 if merged.failed:
                     # Nothing is known of these keys: end the pass with the
                     # cursor before them, so the next pass reads them again.

@@ -3,14 +3,14 @@
 from crdtredis.store.batch import MergeReport
 from crdtredis.store.counters import RedisGCounter, RedisPNCounter
 from crdtredis.store.layout import KeyLayout
-from crdtredis.store.region import Region, connect
+from crdtredis.store.region import RegionStore, connect
 from crdtredis.store.sequence import RedisSequence
 from crdtredis.store.sets import RedisGSet, RedisORSet, RedisTwoPhaseSet
 
 __all__ = [
     "KeyLayout",
     "MergeReport",
-    "Region",
+    "RegionStore",
     "RedisGCounter",
     "RedisGSet",
     "RedisORSet",

@@ -30,7 +30,7 @@ from crdtredis.store.scripts import LuaScript, ScriptError, script
 from crdtredis.store.validation import validate, validate_stored
 
 if TYPE_CHECKING:
-    from crdtredis.store.region import Region
+    from crdtredis.store.region import RegionStore
 
 #: Most objects one script call carries.
 CHUNK = 256
@@ -38,7 +38,7 @@ CHUNK = 256
 Build = Callable[[], tuple[list[str], list[str]]]
 
 
-def run_guarded(region: Region, calls: Sequence[tuple[int, LuaScript, Build]]) -> list[Any]:
+def run_guarded(region: RegionStore, calls: Sequence[tuple[int, LuaScript, Build]]) -> list[Any]:
     """Run ``(shard, script, build)`` calls in one pipeline, healing guard refusals.
 
     ``build`` gives keys and arguments (after the incarnation) and is called
@@ -72,7 +72,7 @@ def run_guarded(region: Region, calls: Sequence[tuple[int, LuaScript, Build]]) -
     return results
 
 
-def _by_shard(region: Region, names: Sequence[str]) -> list[tuple[int, list[str]]]:
+def _by_shard(region: RegionStore, names: Sequence[str]) -> list[tuple[int, list[str]]]:
     groups: dict[int, list[str]] = defaultdict(list)
     for name in names:
         groups[region.layout.shard_of(name)].append(name)
@@ -83,12 +83,14 @@ def _by_shard(region: Region, names: Sequence[str]) -> list[tuple[int, list[str]
     ]
 
 
-def _data_keys(region: Region, shard: int, names: list[str]) -> list[str]:
+def _data_keys(region: RegionStore, shard: int, names: list[str]) -> list[str]:
     layout = region.layout
     return [*layout.shard_keys(shard), *(layout.data_key(n, shard) for n in names)]
 
 
-def incr_many(region: Region, amounts: Mapping[str, int], type_name: str, sign: str = "") -> None:
+def incr_many(
+    region: RegionStore, amounts: Mapping[str, int], type_name: str, sign: str = ""
+) -> None:
     if type_name not in COUNTER_TYPES:
         raise ValueError(f"incr_many counts gcounter or pncounter keys, not {type_name!r}")
     checked: dict[str, str] = {}
@@ -158,17 +160,19 @@ class MergeReport:
             raise self.failed[name]
 
 
-def merge_many(region: Region, states: Mapping[str, StateDict]) -> MergeReport:
+def merge_many(region: RegionStore, states: Mapping[str, StateDict]) -> MergeReport:
     """Join pure states (``to_dict`` form) in."""
     return _merge(region, states, validate)
 
 
-def merge_stored(region: Region, stored: Mapping[str, Mapping[str, str]]) -> MergeReport:
+def merge_peer_hashes(region: RegionStore, stored: Mapping[str, Mapping[str, str]]) -> MergeReport:
     """Join objects' hashes as another region stores them (what a sync reads)."""
     return _merge(region, stored, validate_stored)
 
 
-def _merge(region: Region, inputs: Mapping[str, Any], check: Callable[..., Any]) -> MergeReport:
+def _merge(
+    region: RegionStore, inputs: Mapping[str, Any], check: Callable[..., Any]
+) -> MergeReport:
     report = MergeReport()
     encoded: dict[str, tuple[str, codec.Fields]] = {}
     for name, value in inputs.items():
@@ -222,7 +226,7 @@ def _merge_refusal(name: str, result: str, code: str) -> Exception:
     return refusal_error(kind, detail, name, TYPE_NAMES[code])
 
 
-def names(region: Region, pattern: str = "*") -> Iterator[str]:
+def names(region: RegionStore, pattern: str = "*") -> Iterator[str]:
     layout = region.layout
     for start in range(0, layout.shards, 64):
         pipe = region.client.pipeline(transaction=False)
@@ -232,4 +236,4 @@ def names(region: Region, pattern: str = "*") -> Iterator[str]:
             yield from (m for m in members if fnmatch.fnmatchcase(m, pattern))
 
 
-__all__ = ["MergeReport", "incr_many", "merge_many", "merge_stored", "names"]
+__all__ = ["MergeReport", "incr_many", "merge_many", "merge_peer_hashes", "names"]

@@ -14,7 +14,7 @@ from crdtredis.store.scripts import LuaScript, ScriptError, script
 from crdtredis.store.validation import validate
 
 if TYPE_CHECKING:
-    from crdtredis.store.region import Region
+    from crdtredis.store.region import RegionStore
 
 Pure = TypeVar("Pure", bound=CRDT)
 
@@ -29,7 +29,7 @@ class RedisObject(Generic[Pure]):
 
     pure_type: ClassVar[type[Any]]
 
-    def __init__(self, region: Region, name: str) -> None:
+    def __init__(self, region: RegionStore, name: str) -> None:
         self.region = region
         self.name = check_name(name)
         self.key = region.layout.data_key(name)

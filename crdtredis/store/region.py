@@ -64,7 +64,7 @@ def connect(
     )
 
 
-class Region:
+class RegionStore:
     """One region's view of its own Redis.
 
     ``Region("eu", "redis://localhost:6379/0")`` finds the region's identity
@@ -76,18 +76,18 @@ class Region:
 
     Args:
         name: the region's name (letters, digits, ``_`` or ``-``).
-        redis: a ``redis://`` URL or a client with ``decode_responses=True``.
+        connection: a ``redis://`` URL or a client with ``decode_responses=True``.
         prefix: the key prefix; regions sharing one Redis need different ones.
         shards: change-index shards, fixed when the identity is created
             (default 16; more spread a Redis Cluster wider); an existing
             identity's count always wins.
-        cluster: connect to a Redis Cluster (when ``redis`` is a URL).
+        cluster: connect to a Redis Cluster (when ``connection`` is a URL).
     """
 
     def __init__(
         self,
         name: str,
-        redis: str | Client,
+        connection: str | Client,
         *,
         prefix: str = DEFAULT_PREFIX,
         shards: int | None = None,
@@ -95,7 +95,7 @@ class Region:
         socket_timeout: float = SOCKET_TIMEOUT,
     ) -> None:
         self.name = check_region_name(name)
-        self.client = connect(redis, cluster=cluster, socket_timeout=socket_timeout)
+        self.client = connect(connection, cluster=cluster, socket_timeout=socket_timeout)
         self.scripts = ScriptRunner(self.client)
         self.scripts.load_all()
         #: Rebuilt sequences, so that appends to long logs stay one round trip.
@@ -197,7 +197,7 @@ class Region:
         yield from batch.names(self, pattern)
 
     # -- batches -------------------------------------------------------------
-    def incr_many(self, amounts: Mapping[str, int], *, type: str = "pncounter") -> None:
+    def incr_many(self, amounts: Mapping[str, int], *, type_name: str = "pncounter") -> None:
         """Add to many counters in one round trip.
 
         Amounts are checked first (nothing is sent if one is bad). Each shard's
@@ -206,7 +206,7 @@ class Region:
         were and :class:`~crdtredis.errors.BatchError` lists them, while other
         shards are applied.
         """
-        batch.incr_many(self, amounts, type)
+        batch.incr_many(self, amounts, type_name)
 
     def decr_many(self, amounts: Mapping[str, int]) -> None:
         """Subtract from many PN counters in one round trip (as :meth:`incr_many`)."""
@@ -216,12 +216,14 @@ class Region:
         """Join many objects' states in (validated first), one script call per shard batch."""
         return batch.merge_many(self, states)
 
-    def merge_stored(self, stored: Mapping[str, Mapping[str, str]]) -> batch.MergeReport:
+    def merge_peer_hashes(self, stored: Mapping[str, Mapping[str, str]]) -> batch.MergeReport:
         """Join objects' hashes as a peer stores them (validated first); what sync uses."""
-        return batch.merge_stored(self, stored)
+        return batch.merge_peer_hashes(self, stored)
 
     def __repr__(self) -> str:
-        return f"Region({self.name!r}, replica={self.replica!r}, {describe_client(self.client)})"
+        return (
+            f"RegionStore({self.name!r}, replica={self.replica!r}, {describe_client(self.client)})"
+        )
 
 
 def describe_client(client: Client) -> str:
@@ -234,4 +236,4 @@ def describe_client(client: Client) -> str:
         return "cluster " + ",".join(getattr(n, "name", str(n)) for n in nodes[:3])
 
 
-__all__ = ["Region", "connect"]
+__all__ = ["RegionStore", "connect"]

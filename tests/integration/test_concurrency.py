@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from crdtredis.crdt import PNCounter
-from crdtredis.store import Region
+from crdtredis.store import RegionStore
 from tests.conftest import ServerFactory
 
 pytestmark = pytest.mark.integration
@@ -18,14 +18,14 @@ INCREMENTS = 10_000
 
 
 def increment(url: str, name: str, times: int) -> None:
-    counter = Region("eu", url).counter(name)
+    counter = RegionStore("eu", url).counter(name)
     for _ in range(times):
         counter.incr()
 
 
 def merge_peers(url: str, name: str, rounds: int) -> None:
     """A sync worker's view: peer states whose slots keep growing, merged in."""
-    region = Region("eu", url)
+    region = RegionStore("eu", url)
     peers = [PNCounter(f"peer{i}.x") for i in range(3)]
     for round_ in range(rounds):
         for i, peer in enumerate(peers):
@@ -50,7 +50,7 @@ def test_four_processes_lose_no_increment(redis_servers: ServerFactory) -> None:
     url = redis_servers().url
     ctx = multiprocessing.get_context("spawn")
     run([ctx.Process(target=increment, args=(url, "likes", INCREMENTS)) for _ in range(WRITERS)])
-    assert Region("eu", url).counter("likes").value() == WRITERS * INCREMENTS
+    assert RegionStore("eu", url).counter("likes").value() == WRITERS * INCREMENTS
 
 
 def test_increments_interleaved_with_merges_lose_nothing(redis_servers: ServerFactory) -> None:
@@ -61,7 +61,7 @@ def test_increments_interleaved_with_merges_lose_nothing(redis_servers: ServerFa
         [ctx.Process(target=increment, args=(url, "likes", INCREMENTS)) for _ in range(WRITERS)]
         + [ctx.Process(target=merge_peers, args=(url, "likes", rounds))]
     )
-    state = Region("eu", url).counter("likes").to_dict()
+    state = RegionStore("eu", url).counter("likes").to_dict()
     own = [v for r, v in state["p"].items() if r.startswith("eu.")]
     assert own == [WRITERS * INCREMENTS]
     peer_p = {f"peer{i}.x": (i + 1) * rounds for i in range(3)}
@@ -69,4 +69,4 @@ def test_increments_interleaved_with_merges_lose_nothing(redis_servers: ServerFa
     assert {r: v for r, v in state["p"].items() if r.startswith("peer")} == peer_p
     assert state["n"] == peer_n
     expected = WRITERS * INCREMENTS + sum(peer_p.values()) - sum(peer_n.values())
-    assert Region("eu", url).counter("likes").value() == expected
+    assert RegionStore("eu", url).counter("likes").value() == expected

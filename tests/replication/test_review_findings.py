@@ -16,9 +16,9 @@ from crdtredis.crdt import Sequence
 from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import probe, stats
 from crdtredis.replication.cursor import Cursor
+from crdtredis.workers import jobs
+from crdtredis.workers.scheduler import SyncScheduler
 from tests.regions import Regions
-from workers import jobs
-from workers.scheduler import SyncScheduler
 
 pytestmark = pytest.mark.integration
 
@@ -40,15 +40,15 @@ def test_a_local_merge_failure_keeps_the_cursor_before_the_keys(
 ) -> None:
     eu, us = regions.open("eu"), regions.open("us")
     us.incr_many({f"c{i}": i + 1 for i in range(50)})
-    real = type(eu).merge_stored
+    real = type(eu).merge_peer_hashes
 
     def out_of_memory_once(self: Any, stored: Any) -> Any:
-        monkeypatch.setattr(type(eu), "merge_stored", real)
+        monkeypatch.setattr(type(eu), "merge_peer_hashes", real)
         report = real(self, {})
         report.failed = {name: CRDTRedisError("OOM (simulated)") for name in stored}
         return report
 
-    monkeypatch.setattr(type(eu), "merge_stored", out_of_memory_once)
+    monkeypatch.setattr(type(eu), "merge_peer_hashes", out_of_memory_once)
     report = eu.sync_peer("us")
     assert not report.ok and "the cursor stays" in str(report.error)
     retry = eu.sync_peer("us")

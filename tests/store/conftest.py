@@ -14,7 +14,7 @@ from typing import Any
 import fakeredis
 import pytest
 
-from crdtredis.store import Region
+from crdtredis.store import RegionStore
 
 Backend = Callable[[], Any]
 
@@ -69,5 +69,5 @@ def client(backend: Backend) -> Any:
 
 
 @pytest.fixture
-def region(client: Any) -> Region:
-    return Region("eu", client)
+def region(client: Any) -> RegionStore:
+    return RegionStore("eu", client)

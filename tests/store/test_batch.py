@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from crdtredis.crdt import PNCounter
-from crdtredis.store import Region
+from crdtredis.store import RegionStore
 from tests.store.conftest import Backend
 
 
-def test_incr_many_counts_like_single_increments(region: Region) -> None:
+def test_incr_many_counts_like_single_increments(region: RegionStore) -> None:
     names = [f"page:{i}" for i in range(600)]
     region.incr_many({n: i for i, n in enumerate(names)})
     region.incr_many({n: 1 for n in names})
@@ -18,13 +18,13 @@ def test_incr_many_counts_like_single_increments(region: Region) -> None:
     assert sum(region.counter(n).value() for n in names) == sum(range(600)) + 600 - 3
 
 
-def test_incr_many_on_gcounters(region: Region) -> None:
-    region.incr_many({"g": 4}, type="gcounter")
+def test_incr_many_on_gcounters(region: RegionStore) -> None:
+    region.incr_many({"g": 4}, type_name="gcounter")
     assert region.gcounter("g").value() == 4
     assert region.type_of("g") == "gcounter"
 
 
-def test_merge_many_reports_each_object(region: Region) -> None:
+def test_merge_many_reports_each_object(region: RegionStore) -> None:
     peer = PNCounter("us.x")
     peer.incr(3)
     region.counter("known").merge(peer)
@@ -41,7 +41,7 @@ def test_merge_many_reports_each_object(region: Region) -> None:
     assert region.counter("new").value() == 3
 
 
-def test_a_merge_that_changes_nothing_records_nothing(region: Region, client: Any) -> None:
+def test_a_merge_that_changes_nothing_records_nothing(region: RegionStore, client: Any) -> None:
     peer = PNCounter("us.x")
     peer.incr(3)
     region.counter("c").merge(peer)
@@ -51,7 +51,7 @@ def test_a_merge_that_changes_nothing_records_nothing(region: Region, client: An
     assert client.hget(head, "v") == version
 
 
-def test_every_change_gets_a_new_version_in_the_index(region: Region, client: Any) -> None:
+def test_every_change_gets_a_new_version_in_the_index(region: RegionStore, client: Any) -> None:
     counter = region.counter("c")
     layout = region.layout
     changes = layout.changes_key(layout.shard_of("c"))
@@ -62,7 +62,7 @@ def test_every_change_gets_a_new_version_in_the_index(region: Region, client: An
     assert client.zcard(changes) == 1
 
 
-def test_names_lists_every_object_once(region: Region) -> None:
+def test_names_lists_every_object_once(region: RegionStore) -> None:
     region.incr_many({f"page:{i}": 1 for i in range(50)})
     region.gset("set:a").add("x")
     assert sorted(region.names("page:*")) == sorted(f"page:{i}" for i in range(50))
@@ -84,7 +84,7 @@ def _calls(client: Any, command: str) -> int:
 
 def test_appends_to_a_long_log_do_not_reread_it(server_backend: Backend) -> None:
     client = server_backend()
-    log = Region("eu", client).sequence("events")
+    log = RegionStore("eu", client).sequence("events")
     for i in range(300):
         log.append(i)
     for server in _servers(client):
@@ -93,17 +93,17 @@ def test_appends_to_a_long_log_do_not_reread_it(server_backend: Backend) -> None
         log.append(i)
     assert _calls(client, "hgetall") == 0
     assert len(log) == 400
-    assert log.to_list() == Region("eu", client).sequence("events").state().to_list()
+    assert log.to_list() == RegionStore("eu", client).sequence("events").state().to_list()
 
 
 def test_two_writers_on_one_log_stay_consistent(client: Any) -> None:
-    first, second = Region("eu", client), Region("eu", client)
+    first, second = RegionStore("eu", client), RegionStore("eu", client)
     a, b = first.sequence("log"), second.sequence("log")
     a.append("a1")
     b.append("b1")
     a.append("a2")
     b.insert(0, "b0")
     a.remove(1)
-    fresh = Region("eu", client).sequence("log")
+    fresh = RegionStore("eu", client).sequence("log")
     assert a.to_list() == b.to_list() == fresh.to_list() == ["b0", "b1", "a2"]
     assert fresh.to_dict() == a.state().to_dict()

@@ -15,10 +15,10 @@ from crdtredis.errors import (
     SlotOverflowError,
     WrongTypeError,
 )
-from crdtredis.store import Region
+from crdtredis.store import RegionStore
 from tests.store.snapshot import snapshot
 
-CREATE: dict[str, Callable[[Region, str], Any]] = {
+CREATE: dict[str, Callable[[RegionStore, str], Any]] = {
     "gcounter": lambda r, k: r.gcounter(k).incr(),
     "pncounter": lambda r, k: r.counter(k).decr(),
     "gset": lambda r, k: r.gset(k).add("x"),
@@ -26,7 +26,7 @@ CREATE: dict[str, Callable[[Region, str], Any]] = {
     "orset": lambda r, k: r.orset(k).add("x"),
     "sequence": lambda r, k: r.sequence(k).append("x"),
 }
-USE: dict[str, list[Callable[[Region, str], Any]]] = {
+USE: dict[str, list[Callable[[RegionStore, str], Any]]] = {
     "gcounter": [lambda r, k: r.gcounter(k).incr(), lambda r, k: r.gcounter(k).value()],
     "pncounter": [lambda r, k: r.counter(k).decr(), lambda r, k: r.counter(k).value()],
     "gset": [lambda r, k: r.gset(k).add("y"), lambda r, k: "x" in r.gset(k)],
@@ -38,7 +38,9 @@ PAIRS = [(a, b) for a in CREATE for b in USE if a != b]
 
 
 @pytest.mark.parametrize(("stored", "used"), PAIRS, ids=[f"{a}-as-{b}" for a, b in PAIRS])
-def test_a_key_keeps_its_type_for_life(region: Region, client: Any, stored: str, used: str) -> None:
+def test_a_key_keeps_its_type_for_life(
+    region: RegionStore, client: Any, stored: str, used: str
+) -> None:
     CREATE[stored](region, "k")
     before = snapshot(client)
     for use in USE[used]:
@@ -50,7 +52,7 @@ def test_a_key_keeps_its_type_for_life(region: Region, client: Any, stored: str,
 
 
 @pytest.mark.parametrize("amount", [-1, 2.5, True, "1"])
-def test_a_bad_amount_writes_nothing(region: Region, client: Any, amount: Any) -> None:
+def test_a_bad_amount_writes_nothing(region: RegionStore, client: Any, amount: Any) -> None:
     before = snapshot(client)
     for counter in (region.counter("c"), region.gcounter("g")):
         with pytest.raises(ValueError, match="amount"):
@@ -60,7 +62,7 @@ def test_a_bad_amount_writes_nothing(region: Region, client: Any, amount: Any) -
     assert snapshot(client) == before
 
 
-def test_a_gcounter_cannot_be_decremented(region: Region, client: Any) -> None:
+def test_a_gcounter_cannot_be_decremented(region: RegionStore, client: Any) -> None:
     region.gcounter("g").incr(2)
     before = snapshot(client)
     with pytest.raises(ValueError, match="'g'.*only grows"):
@@ -68,7 +70,7 @@ def test_a_gcounter_cannot_be_decremented(region: Region, client: Any) -> None:
     assert snapshot(client) == before
 
 
-def test_an_increment_past_64_bits_is_refused_whole(region: Region, client: Any) -> None:
+def test_an_increment_past_64_bits_is_refused_whole(region: RegionStore, client: Any) -> None:
     counter = region.counter("big")
     assert counter.incr(SLOT_MAX - 1) == SLOT_MAX - 1
     before = snapshot(client)
@@ -78,7 +80,7 @@ def test_an_increment_past_64_bits_is_refused_whole(region: Region, client: Any)
     assert counter.incr(1) == SLOT_MAX
 
 
-def test_a_batch_with_a_bad_amount_writes_nothing(region: Region, client: Any) -> None:
+def test_a_batch_with_a_bad_amount_writes_nothing(region: RegionStore, client: Any) -> None:
     before = snapshot(client)
     with pytest.raises(ValueError, match="key 'b'.*nothing was written"):
         region.incr_many({"a": 1, "b": -1, "c": 2})
@@ -86,7 +88,7 @@ def test_a_batch_with_a_bad_amount_writes_nothing(region: Region, client: Any) -
 
 
 def test_a_batch_refusal_leaves_its_shard_as_it_was_and_names_the_keys(
-    region: Region, client: Any
+    region: RegionStore, client: Any
 ) -> None:
     region.gset("taken").add("x")
     shard = region.layout.shard_of("taken")
@@ -113,7 +115,7 @@ def test_a_batch_refusal_leaves_its_shard_as_it_was_and_names_the_keys(
     ],
 )
 def test_a_malformed_state_is_rejected_whole(
-    region: Region, client: Any, state: Any, message: str
+    region: RegionStore, client: Any, state: Any, message: str
 ) -> None:
     region.counter("c").incr(4)
     before = snapshot(client)
@@ -124,7 +126,7 @@ def test_a_malformed_state_is_rejected_whole(
     assert snapshot(client) == before
 
 
-def test_a_state_of_another_type_is_refused(region: Region, client: Any) -> None:
+def test_a_state_of_another_type_is_refused(region: RegionStore, client: Any) -> None:
     region.counter("c").incr()
     before = snapshot(client)
     with pytest.raises(WrongTypeError, match="'c' has type pncounter, not gset"):
@@ -133,7 +135,7 @@ def test_a_state_of_another_type_is_refused(region: Region, client: Any) -> None
 
 
 def test_a_sequence_element_that_differs_between_replicas_is_refused(
-    region: Region, client: Any
+    region: RegionStore, client: Any
 ) -> None:
     log = region.sequence("log")
     op = log.append("mine")
@@ -145,12 +147,12 @@ def test_a_sequence_element_that_differs_between_replicas_is_refused(
 
 
 @pytest.mark.parametrize("name", ["", "a\nb", "x" * 513])
-def test_bad_key_names_are_refused(region: Region, name: str) -> None:
+def test_bad_key_names_are_refused(region: RegionStore, name: str) -> None:
     with pytest.raises(InvalidKeyNameError):
         region.counter(name)
 
 
-def test_set_errors_match_the_pure_types(region: Region, client: Any) -> None:
+def test_set_errors_match_the_pure_types(region: RegionStore, client: Any) -> None:
     two = region.twophase_set("two")
     two.add("x")
     two.remove("x")
@@ -166,7 +168,7 @@ def test_set_errors_match_the_pure_types(region: Region, client: Any) -> None:
     assert snapshot(client) == before
 
 
-def test_sequence_index_errors_change_nothing(region: Region, client: Any) -> None:
+def test_sequence_index_errors_change_nothing(region: RegionStore, client: Any) -> None:
     log = region.sequence("log")
     log.append(1)
     before = snapshot(client)

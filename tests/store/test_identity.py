@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from crdtredis.errors import IdentityError
-from crdtredis.store import Region
+from crdtredis.store import RegionStore
 from tests.store.conftest import Backend
 
 
@@ -21,40 +21,40 @@ def wipe(client: Any) -> None:
 
 
 def test_a_region_finds_its_identity_again(client: Any) -> None:
-    first = Region("eu", client)
-    again = Region("eu", client)
+    first = RegionStore("eu", client)
+    again = RegionStore("eu", client)
     assert again.replica == first.replica
     assert first.replica.startswith("eu.") and len(first.incarnation) == 8
 
 
 def test_one_redis_serves_one_region_per_prefix(client: Any) -> None:
-    Region("eu", client)
+    RegionStore("eu", client)
     with pytest.raises(IdentityError, match="belongs to region 'eu', not 'us'"):
-        Region("us", client)
-    assert Region("us", client, prefix="other").replica.startswith("us.")
+        RegionStore("us", client)
+    assert RegionStore("us", client, prefix="other").replica.startswith("us.")
 
 
 def test_the_stored_shard_count_wins(client: Any) -> None:
-    Region("eu", client, shards=16)
-    assert Region("eu", client).layout.shards == 16
+    RegionStore("eu", client, shards=16)
+    assert RegionStore("eu", client).layout.shards == 16
     with pytest.raises(IdentityError, match="16 shards, not 32"):
-        Region("eu", client, shards=32)
+        RegionStore("eu", client, shards=32)
 
 
 def test_a_malformed_identity_is_reported(client: Any) -> None:
     client.hset("crdt#region", mapping={"region": "eu"})
     with pytest.raises(IdentityError, match="malformed region identity"):
-        Region("eu", client)
+        RegionStore("eu", client)
 
 
 @pytest.mark.parametrize("name", ["", "e u", "-eu", "x" * 33])
 def test_region_names_are_checked(client: Any, name: str) -> None:
     with pytest.raises(ValueError, match="region name"):
-        Region(name, client)
+        RegionStore(name, client)
 
 
 def test_after_a_wipe_a_region_counts_in_a_new_slot(client: Any) -> None:
-    region = Region("eu", client)
+    region = RegionStore("eu", client)
     counter = region.counter("views")
     counter.incr(5)
     old = region.replica
@@ -71,10 +71,10 @@ def test_after_a_wipe_a_region_counts_in_a_new_slot(client: Any) -> None:
 
 def test_a_stale_process_adopts_the_new_incarnation(backend: Backend) -> None:
     client = backend()
-    stale = Region("eu", client)
+    stale = RegionStore("eu", client)
     stale.counter("a").incr()
     wipe(client)
-    fresh = Region("eu", client)
+    fresh = RegionStore("eu", client)
     assert fresh.replica != stale.replica
     stale.counter("a").incr()
     stale.gset("s").add("x")
@@ -83,8 +83,8 @@ def test_a_stale_process_adopts_the_new_incarnation(backend: Backend) -> None:
 
 
 def test_a_first_batch_spanning_many_chunks_keeps_the_incarnation(client: Any) -> None:
-    region = Region("eu", client)
+    region = RegionStore("eu", client)
     first = region.replica
     region.incr_many({f"k{i}": 1 for i in range(16 * 300)})  # two chunks per shard
     assert region.replica == first
-    assert Region("eu", client).replica == first
+    assert RegionStore("eu", client).replica == first

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crdtredis.store import Region
+from crdtredis.store import RegionStore
 from tests.store.conftest import Backend
 from tests.unit.crdt_specs import SPECS, Spec
 
@@ -67,7 +67,7 @@ def step_strategy(spec: Spec) -> st.SearchStrategy[tuple[Any, ...]]:
 
 
 def run_history(backend: Backend, spec: Spec, data: Any) -> None:
-    region = Region("eu", backend())
+    region = RegionStore("eu", backend())
     name = spec.cls.__name__
     stored = getattr(region, FACTORIES[name])(f"model:{name}")
     local = spec.cls(region.replica)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from workers import runtime
+from crdtredis.workers import runtime
 
 
 def sync_peer(peer: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from rq.job import Job, JobStatus
 from crdtredis.config import RegionConfig
 from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import Region, probe, stats
-from workers import jobs
+from crdtredis.workers import jobs
 
 log = logging.getLogger(__name__)
 

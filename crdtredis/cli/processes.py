@@ -7,7 +7,7 @@ import time
 
 import click
 
-from crdtredis.cli.app import Failure, Settings, pass_settings
+from crdtredis.cli.app import BadInput, RunFailure, Settings, pass_settings
 
 
 @click.command()
@@ -25,7 +25,7 @@ def sync(settings: Settings, once: bool, as_json: bool, only: tuple[str, ...]) -
     for name in names:
         settings.config.peer(name)
     if not names:
-        raise Failure(f"region {region.name!r} has no peers configured; add --peer NAME=URL", 2)
+        raise BadInput(f"region {region.name!r} has no peers configured; add --peer NAME=URL")
     while True:
         reports = [region.sync_peer(name) for name in names]
         if as_json:
@@ -38,7 +38,7 @@ def sync(settings: Settings, once: bool, as_json: bool, only: tuple[str, ...]) -
         time.sleep(settings.config.sync_interval)
     failed = [r.peer for r in reports if not r.ok]
     if failed:
-        raise Failure(f"sync from {', '.join(failed)} failed (see the report above)", 1)
+        raise RunFailure(f"sync from {', '.join(failed)} failed (see the report above)")
 
 
 @click.command()
@@ -47,7 +47,7 @@ def sync(settings: Settings, once: bool, as_json: bool, only: tuple[str, ...]) -
 @pass_settings
 def worker(settings: Settings, burst: bool, name: str | None) -> None:
     """Run an RQ worker for this region that keeps a sync job per peer scheduled."""
-    from workers.worker import run_worker
+    from crdtredis.workers.worker import run_worker
 
     config = settings.config
     settings.region()  # fail fast, with a clear error, when the local Redis is unreachable
@@ -132,7 +132,7 @@ def demo(seconds: float, count: int, rate: float) -> None:
     try:
         runner = Demo(seconds=seconds, regions=count, rate=rate, console=console)
     except ValueError as exc:
-        raise Failure(str(exc), 2) from None
+        raise BadInput(str(exc)) from None
 
     def interrupted(*_: object) -> None:
         raise KeyboardInterrupt
@@ -163,4 +163,4 @@ def demo(seconds: float, count: int, rate: float) -> None:
         f"{len(result.values)} exporters (ports {','.join(map(str, sorted(result.ports)))})"
     )
     if not result.converged:
-        raise Failure("the regions did not converge in time; see the worker logs", 1)
+        raise RunFailure("the regions did not converge in time; see the worker logs")

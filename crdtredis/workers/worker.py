@@ -9,8 +9,8 @@ import redis
 from rq import Queue, SimpleWorker
 
 from crdtredis.config import RegionConfig
-from workers import runtime
-from workers.scheduler import SyncScheduler
+from crdtredis.workers import runtime
+from crdtredis.workers.scheduler import SyncScheduler
 
 log = logging.getLogger(__name__)
 
