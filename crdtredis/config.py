@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -30,6 +30,67 @@ EXPORTER_MAX_KEYS = 1000
 
 class ConfigError(CRDTRedisError, ValueError):
     """The configuration is missing something or holds a bad value."""
+
+
+@dataclass(frozen=True)
+class SettingKind:
+    """How a setting's raw value (from TOML, the environment or a flag) becomes a typed one.
+
+    ``parse`` raises ``ValueError``, ``KeyError`` or ``TypeError`` on a bad
+    value; ``what`` names the kind in the error.
+    """
+
+    what: str
+    parse: Callable[[Any], Any]
+
+
+def _positive(number: float) -> float:
+    if number <= 0:
+        raise ValueError
+    return number
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError
+    whole = int(value)
+    if whole <= 0:
+        raise ValueError
+    return whole
+
+
+def _flag_value(value: object) -> bool:
+    if isinstance(value, str):
+        value = {"true": True, "1": True, "false": False, "0": False}[value.lower()]
+    if not isinstance(value, bool):
+        raise ValueError
+    return value
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ValueError
+    return tuple(i.strip() for i in items if i.strip())
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError
+    return value
+
+
+TEXT = SettingKind("string", _text)
+POSITIVE_NUMBER = SettingKind("positive number", lambda value: _positive(float(value)))
+POSITIVE_WHOLE = SettingKind("positive whole number", _whole)
+FLAG = SettingKind("true or false", _flag_value)
+STRINGS = SettingKind("list of strings", _strings)
+PEERS = SettingKind("list of peers", tuple)
+
+
+def setting(kind: SettingKind, default: Any) -> Any:
+    """A configuration field of ``kind`` (see :func:`_coerce`)."""
+    return field(default=default, metadata={"kind": kind})
 
 
 @dataclass(frozen=True)
@@ -51,25 +112,25 @@ class RegionConfig:
 
     region: str
     redis_url: str
-    peers: tuple[PeerConfig, ...] = ()
+    peers: tuple[PeerConfig, ...] = setting(PEERS, ())
     prefix: str = DEFAULT_PREFIX
-    cluster: bool = False
+    cluster: bool = setting(FLAG, False)
     #: Where the RQ queue lives (RQ needs a plain Redis); default: ``redis_url``.
     queue_url: str | None = None
     #: Seconds between sync passes from each peer.
-    sync_interval: float = 0.5
+    sync_interval: float = setting(POSITIVE_NUMBER, 0.5)
     #: Socket timeout (seconds) for every call to a peer's Redis.
-    peer_timeout: float = PEER_TIMEOUT
+    peer_timeout: float = setting(POSITIVE_NUMBER, PEER_TIMEOUT)
     #: Keys read from a peer per shard per round of a pass.
-    sync_batch: int = SYNC_BATCH
+    sync_batch: int = setting(POSITIVE_WHOLE, SYNC_BATCH)
     #: Longest wait (seconds) between attempts at a peer that keeps failing.
-    max_backoff: float = 30.0
+    max_backoff: float = setting(POSITIVE_NUMBER, 30.0)
     exporter_bind: str = "0.0.0.0"
-    exporter_port: int = 9108
+    exporter_port: int = setting(POSITIVE_WHOLE, 9108)
     #: Names or glob patterns of the keys the exporter reports.
-    exporter_keys: tuple[str, ...] = ("*",)
+    exporter_keys: tuple[str, ...] = setting(STRINGS, ("*",))
     #: Most per-key series the exporter emits; the rest are counted as dropped.
-    exporter_max_keys: int = EXPORTER_MAX_KEYS
+    exporter_max_keys: int = setting(POSITIVE_WHOLE, EXPORTER_MAX_KEYS)
 
     @property
     def queue(self) -> str:
@@ -184,55 +245,20 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _coerce(values: dict[str, Any]) -> dict[str, Any]:
-    """Check and convert each setting to its declared type."""
-    kinds = {f.name: f.type for f in fields(RegionConfig)}
+    """Check and convert each setting with the kind its field declares."""
+    kinds: dict[str, SettingKind] = {
+        f.name: f.metadata.get("kind", TEXT) for f in fields(RegionConfig)
+    }
     out: dict[str, Any] = {}
     for name, value in values.items():
-        kind = str(kinds[name])
+        kind = kinds[name]
         try:
-            if kind == "float":
-                out[name] = float(value)
-                if out[name] <= 0:
-                    raise ValueError
-            elif kind == "int":
-                if isinstance(value, bool):
-                    raise ValueError
-                out[name] = int(value)
-                if out[name] <= 0:
-                    raise ValueError
-            elif kind == "bool":
-                if isinstance(value, str):
-                    value = {"true": True, "1": True, "false": False, "0": False}[value.lower()]
-                if not isinstance(value, bool):
-                    raise ValueError
-                out[name] = value
-            elif kind == "tuple[str, ...]":
-                items = value.split(",") if isinstance(value, str) else value
-                if not isinstance(items, list | tuple) or not all(
-                    isinstance(i, str) for i in items
-                ):
-                    raise ValueError
-                out[name] = tuple(i.strip() for i in items if i.strip())
-            elif name == "peers":
-                out[name] = tuple(value)
-            else:
-                if not isinstance(value, str):
-                    raise ValueError
-                out[name] = value
+            out[name] = kind.parse(value)
         except (ValueError, KeyError, TypeError):
             raise ConfigError(
-                f"setting {name} = {redact(str(value))!r} is not a valid {_describe(kind)}"
+                f"setting {name} = {redact(str(value))!r} is not a valid {kind.what}"
             ) from None
     return out
-
-
-def _describe(kind: str) -> str:
-    return {
-        "float": "positive number",
-        "int": "positive whole number",
-        "bool": "true or false",
-        "tuple[str, ...]": "list of strings",
-    }.get(kind, "string")
 
 
 def load_config(

@@ -8,10 +8,13 @@ from typing import Any
 import click
 
 from crdtredis.cli.app import BadInput, Settings, pass_settings
-from crdtredis.crdt import COUNTER_TYPES
 from crdtredis.replication.probe import is_probe
+from crdtredis.store.types import REGISTRY
 
-SET_TYPES = {"orset": "orset", "2pset": "twophase_set", "gset": "gset"}
+COUNTER_TYPES = REGISTRY.names("counter")
+SET_TYPES = REGISTRY.names("set")
+#: The command that reads a key of each family.
+READ_COMMAND = {"set": "set members", "log": "log read"}
 
 
 def _amount(by: int, down: bool = False) -> int:
@@ -36,7 +39,7 @@ def incr(settings: Settings, key: str, by: int, type_name: str | None) -> None:
     region = settings.region()
     stored = region.type_of(key)
     chosen = stored if stored in COUNTER_TYPES and type_name is None else type_name or "pncounter"
-    counter = region.gcounter(key) if chosen == "gcounter" else region.counter(key)
+    counter: Any = region.handle(chosen, key)
     click.echo(counter.incr(_amount(by)))
 
 
@@ -59,9 +62,9 @@ def get(settings: Settings, key: str) -> None:
     if stored is None:
         raise BadInput(f"key {key!r} does not exist in region {region.name}")
     if stored not in COUNTER_TYPES:
-        hint = "set members" if stored in SET_TYPES else "log read"
+        hint = READ_COMMAND.get(region.types.by_name(stored).family, "inspect")
         raise BadInput(f"key {key!r} has type {stored}, not a counter; use crdtredis {hint}")
-    counter = region.gcounter(key) if stored == "gcounter" else region.counter(key)
+    counter: Any = region.handle(stored, key)
     click.echo(counter.value())
 
 
@@ -74,13 +77,13 @@ def _set(settings: Settings, key: str, type_name: str | None) -> Any:
     region = settings.region()
     stored = region.type_of(key)
     chosen = type_name or (stored if stored in SET_TYPES else "orset")
-    return getattr(region, SET_TYPES[chosen])(key)
+    return region.handle(chosen, key)
 
 
 SET_TYPE_OPTION = click.option(
     "--type",
     "type_name",
-    type=click.Choice(list(SET_TYPES)),
+    type=click.Choice(SET_TYPES),
     help="Set type when the key is new (default orset; an existing key keeps its own).",
 )
 
@@ -104,8 +107,6 @@ def set_add(settings: Settings, key: str, elements: tuple[str, ...], type_name: 
 def set_remove(settings: Settings, key: str, elements: tuple[str, ...]) -> None:
     """Remove elements from a set (an error if one is not a member)."""
     target = _set(settings, key, None)
-    if target.type_name == "gset":
-        raise BadInput(f"key {key!r} is a gset, which only grows; use an orset to remove")
     for element in elements:
         target.remove(element)
 

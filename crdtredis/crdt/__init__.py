@@ -4,8 +4,6 @@ Nothing in this package talks to Redis or imports the rest of crdtredis; the
 Redis-backed types are tested against these.
 """
 
-from typing import Any
-
 from crdtredis.crdt.gcounter import GCounter
 from crdtredis.crdt.gset import GSet
 from crdtredis.crdt.interface import CRDT, SLOT_MAX
@@ -19,20 +17,7 @@ TYPES: dict[str, type[GCounter | PNCounter | GSet | TwoPhaseSet | ORSet | Sequen
     t.type_name: t for t in (GCounter, PNCounter, GSet, TwoPhaseSet, ORSet, Sequence)
 }
 
-#: The counter types (their values are integers).
-COUNTER_TYPES = (PNCounter.type_name, GCounter.type_name)
-
-
-def counter_value(state: dict[str, Any]) -> int:
-    """The value of a counter's ``to_dict`` state (increments minus decrements)."""
-    if state["type"] == GCounter.type_name:
-        return int(sum(state["slots"].values()))
-    return int(sum(state["p"].values()) - sum(state["n"].values()))
-
-
 __all__ = [
-    "COUNTER_TYPES",
-    "counter_value",
     "CRDT",
     "SLOT_MAX",
     "TYPES",

@@ -29,12 +29,9 @@ from prometheus_client.core import (
 )
 
 from crdtredis.config import EXPORTER_MAX_KEYS
-from crdtredis.crdt import COUNTER_TYPES, counter_value
-from crdtredis.crdt.divergence import missing
 from crdtredis.replication import Peer, probe, stats
 from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.stats import Histogram
-from crdtredis.store import codec
 from crdtredis.store.region import RegionStore
 
 log = logging.getLogger(__name__)
@@ -142,7 +139,7 @@ class RegionCollector:
         states = {}
         for name, fields in zip(names, pipe.execute(), strict=True):
             try:
-                state = codec.decode_stored(fields)
+                state = self.region.types.decode_hash(fields)
             except ValueError as exc:
                 log.warning("scrape: local key %r is corrupt: %s", name, exc)
                 continue
@@ -153,18 +150,17 @@ class RegionCollector:
     def _peer_view(self, peer: Peer, names: list[str]) -> PeerView:
         view = PeerView()
         try:
-            identity = peer.identity()
+            source = peer.open()
             view.up = True
-            if identity is None:
+            if source is None:
                 return view
-            layout = peer.layout(identity)
-            cursor, _ = Cursor.load(self.region, peer.name, identity)
-            view.lag = peer.pending(layout, cursor.versions)
-            for name, fields in zip(names, peer.read(layout, names), strict=True):
+            cursor, _ = Cursor.load(self.region, peer.name, source.identity)
+            view.lag = source.pending(cursor.versions)
+            for name, fields in zip(names, source.read(names), strict=True):
                 if isinstance(fields, Exception):
                     continue  # not a hash at the peer: sync reports it, divergence skips it
                 try:
-                    state = codec.decode_stored(fields)
+                    state = self.region.types.decode_hash(fields)
                 except ValueError:
                     continue  # a corrupt peer key: the same
                 if state is not None:
@@ -176,13 +172,15 @@ class RegionCollector:
 
     def _collect_region(self) -> Iterator[Metric]:
         region = self.region
-        identity = region.refresh_identity()
+        # Read, never created: a scrape must not mint an incarnation for a wiped Redis.
+        identity = region.guard.stored()
         info = GaugeMetricFamily(
             "crdtredis_region_info",
             "The identity of the region this exporter serves (value 1).",
             labels=["region", "replica", "incarnation"],
         )
-        info.add_metric([identity.region, identity.replica, identity.incarnation], 1)
+        if identity is not None:
+            info.add_metric([identity.region, identity.replica, identity.incarnation], 1)
         yield info
 
         names, dropped = self.selected_keys()
@@ -207,13 +205,15 @@ class RegionCollector:
             "Updates to the key that some reachable peer has and this region lacks (from slots).",
             labels=["key"],
         )
+        types = region.types
         for name in names:
             state = local.get(name)
-            if state is not None and state["type"] in COUNTER_TYPES:
-                value.add_metric([name], counter_value(state))
+            number = None if state is None else types.by_name(state["type"]).value(state)
+            if number is not None:
+                value.add_metric([name], number)
             theirs = [v.states[name] for v in views.values() if name in v.states]
             try:
-                divergence.add_metric([name], missing(state, theirs))
+                divergence.add_metric([name], types.missing(state, theirs))
             except ValueError as exc:
                 log.info("scrape: no divergence for %r: %s", name, exc)
         yield value

@@ -11,76 +11,50 @@ from typing import Any
 
 import redis
 
-from crdtredis.crdt import COUNTER_TYPES, counter_value
-from crdtredis.crdt.divergence import missing
 from crdtredis.crdt.interface import StateDict
 from crdtredis.replication import stats
 from crdtredis.replication.peer import Peer
 from crdtredis.replication.region import Region
-from crdtredis.store import codec
-
-#: Sequence items shown by inspect.
-LAST_ITEMS = 10
+from crdtredis.store.types import TypeRegistry
 
 
-def summary(state: StateDict | None) -> dict[str, Any]:
+def summary(types: TypeRegistry, state: StateDict | None) -> dict[str, Any]:
     """The type-specific part of a key's description."""
     if state is None:
         return {"exists": False}
-    type_name = state["type"]
-    if type_name in COUNTER_TYPES:
-        return {"exists": True, "value": counter_value(state)}
-    if type_name == "gset":
-        return {"exists": True, "members": sorted(state["members"]), "tombstones": 0}
-    if type_name == "2pset":
-        removed = set(state["removed"])
-        members = sorted(e for e in state["added"] if e not in removed)
-        return {"exists": True, "members": members, "tombstones": len(removed)}
-    if type_name == "orset":
-        tombstones = sum(len(tags) for tags in state["removed"].values())
-        return {"exists": True, "members": sorted(state["entries"]), "tombstones": tombstones}
-    from crdtredis.crdt import Sequence
-
-    sequence = Sequence.from_dict(state, "inspect")
-    items = sequence.to_list()
-    return {
-        "exists": True,
-        "length": len(items),
-        "tombstones": sequence.tombstones(),
-        "last": items[-LAST_ITEMS:],
-    }
+    return {"exists": True, **types.by_name(state["type"]).summary(state)}
 
 
-def replica_slots(state: StateDict | None, current: str) -> list[dict[str, Any]]:
+def replica_slots(
+    types: TypeRegistry, state: StateDict | None, current: str
+) -> list[dict[str, Any]]:
     """Every replica slot of a counter: whose it is, and its P and N."""
-    if state is None or state["type"] not in COUNTER_TYPES:
+    if state is None:
         return []
-    p = state["slots"] if state["type"] == "gcounter" else state["p"]
-    n = {} if state["type"] == "gcounter" else state["n"]
     rows = []
-    for replica in sorted(set(p) | set(n)):
+    for replica, (p, n) in types.by_name(state["type"]).slots(state).items():
         region, _, incarnation = replica.partition(".")
         rows.append(
             {
                 "replica": replica,
                 "region": region,
                 "incarnation": incarnation or None,
-                "p": p.get(replica, 0),
-                "n": n.get(replica, 0),
+                "p": p,
+                "n": n,
                 "current": replica == current,
             }
         )
     return rows
 
 
-def _peer_state(peer: Peer, name: str) -> tuple[StateDict | None, str | None]:
-    identity = peer.identity()
-    if identity is None:
+def _peer_state(types: TypeRegistry, peer: Peer, name: str) -> tuple[StateDict | None, str | None]:
+    source = peer.open()
+    if source is None:
         return None, None
-    (fields,) = peer.read(peer.layout(identity), [name])
+    (fields,) = source.read([name])
     if isinstance(fields, Exception):
         return None, f"the peer cannot read it as a hash: {fields}"
-    return codec.decode_stored(fields), None
+    return types.decode_hash(fields), None
 
 
 def inspect_key(region: Region, name: str) -> dict[str, Any]:
@@ -93,23 +67,23 @@ def inspect_key(region: Region, name: str) -> dict[str, Any]:
         "replica": region.replica,
         "type": type_name,
         "shard": region.layout.shard_of(name),
-        **summary(local),
-        "replicas": replica_slots(local, region.replica),
+        **summary(region.types, local),
+        "replicas": replica_slots(region.types, local, region.replica),
         "peers": [],
     }
     for peer in region.peers:
         entry: dict[str, Any] = {"peer": peer.name, "reachable": False}
         try:
-            theirs, problem = _peer_state(peer, name)
+            theirs, problem = _peer_state(region.types, peer, name)
             entry["reachable"] = True
-            entry.update(summary(theirs))
+            entry.update(summary(region.types, theirs))
             if problem is not None:
                 entry["error"] = problem
             elif theirs is not None and local is not None and theirs["type"] != local["type"]:
                 entry["error"] = f"the peer holds a {theirs['type']} under this name"
             else:
-                entry["missing_here"] = missing(local, [theirs] if theirs else [])
-                entry["missing_there"] = missing(theirs, [local] if local else [])
+                entry["missing_here"] = region.types.missing(local, [theirs])
+                entry["missing_there"] = region.types.missing(theirs, [local])
         except (redis.exceptions.RedisError, OSError, ValueError) as exc:
             entry["error"] = str(exc).splitlines()[0]
         report["peers"].append(entry)

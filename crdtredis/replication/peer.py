@@ -1,8 +1,15 @@
-"""Read access to a peer region's Redis, with every call bounded by a timeout."""
+"""Read access to a peer region's Redis, with every call bounded by a timeout.
+
+A :class:`Peer` is where a peer's Redis is; :meth:`Peer.open` reads its
+identity and gives a :class:`PeerIncarnation`, through which sync, the
+exporter and inspect read its heads, changes and objects. Opening is the one
+place a peer's identity and key layout are read.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -17,11 +24,37 @@ from crdtredis.store.layout import DEFAULT_PREFIX, KeyLayout
 Changes = list[tuple[str, int]]
 
 
+def peer_client(url: str, *, timeout: float, cluster: bool) -> Any:
+    """A client for a peer's Redis that never retries and never waits past ``timeout``.
+
+    A peer's bytes that are not UTF-8 become lone surrogates, which validation
+    rejects for that key alone instead of failing the page.
+    """
+    factory = redis.RedisCluster if cluster else redis.Redis
+    return factory.from_url(
+        url,
+        decode_responses=True,
+        encoding_errors="surrogateescape",
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
 class Peer:
     """A peer region as seen from here: read-only, never waiting longer than ``timeout``.
 
-    Retries are off: a peer that does not answer within the timeout fails the
-    call at once, and the sync pass reports it rather than waiting longer.
+    Retries are off (for cluster peers too): a peer that does not answer
+    within the timeout fails the call at once, and the sync pass reports it
+    rather than waiting longer.
+
+    Args:
+        config: the peer's name and URL.
+        prefix: the key prefix of crdtredis keys in the peer's Redis.
+        timeout: seconds any call may take.
+        cluster: the peer is a Redis Cluster.
+        client: a client to use instead of one made from the URL (with
+            ``decode_responses=True``; a test's fakeredis, say).
     """
 
     def __init__(
@@ -31,53 +64,60 @@ class Peer:
         prefix: str = DEFAULT_PREFIX,
         timeout: float = PEER_TIMEOUT,
         cluster: bool = False,
+        client: Any = None,
     ) -> None:
         self.name = config.name
         self.url = config.url
         self.prefix = prefix
-        factory = redis.RedisCluster if cluster else redis.Redis
-        options: dict[str, Any] = {
-            "decode_responses": True,
-            # A peer's bytes that are not UTF-8 become lone surrogates, which
-            # validation rejects for that key instead of failing the page.
-            "encoding_errors": "surrogateescape",
-            "socket_timeout": timeout,
-            "socket_connect_timeout": timeout,
-        }
-        if not cluster:
-            options["retry"] = Retry(NoBackoff(), 0)
-        self.client: Any = factory.from_url(config.url, **options)
+        self.client: Any = client or peer_client(config.url, timeout=timeout, cluster=cluster)
 
     @property
     def where(self) -> str:
         return redact(self.url)
 
-    def identity(self) -> RegionIdentity | None:
-        """The peer's identity, or None when it holds none yet (nothing to pull)."""
+    def open(self) -> PeerIncarnation | None:
+        """The peer in its current incarnation; None when it holds no identity yet."""
         fields = self.client.hgetall(KeyLayout(self.prefix).identity_key)
         if not fields:
             return None
-        return RegionIdentity.from_fields(fields, f"peer {self.name} ({self.where})")
+        identity = RegionIdentity.from_fields(fields, f"peer {self.name} ({self.where})")
+        return PeerIncarnation(self, identity, KeyLayout(self.prefix, identity.shards))
 
-    def layout(self, identity: RegionIdentity) -> KeyLayout:
-        return KeyLayout(self.prefix, identity.shards)
+    def ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except (redis.exceptions.RedisError, OSError):
+            return False
 
-    def heads(self, layout: KeyLayout) -> list[int]:
+    def __repr__(self) -> str:
+        return f"Peer({self.name!r}, {self.where})"
+
+
+@dataclass(frozen=True)
+class PeerIncarnation:
+    """A peer with the identity it had when opened, and its key layout; reads go through it."""
+
+    peer: Peer
+    identity: RegionIdentity
+    layout: KeyLayout
+
+    def _pipeline(self) -> Any:
+        return self.peer.client.pipeline(transaction=False)
+
+    def heads(self) -> list[int]:
         """Each shard's latest version (0 for a shard never written)."""
-        pipe = self.client.pipeline(transaction=False)
-        for shard in range(layout.shards):
-            pipe.hget(layout.head_key(shard), "v")
+        pipe = self._pipeline()
+        for shard in range(self.layout.shards):
+            pipe.hget(self.layout.head_key(shard), "v")
         return [int(v or 0) for v in pipe.execute()]
 
-    def changes(
-        self, layout: KeyLayout, after: Mapping[int, int], limit: int
-    ) -> dict[int, Changes]:
+    def changes(self, after: Mapping[int, int], limit: int) -> dict[int, Changes]:
         """For each shard, up to ``limit`` (name, version) past ``after[shard]``, oldest first."""
-        pipe = self.client.pipeline(transaction=False)
+        pipe = self._pipeline()
         shards = list(after)
         for shard in shards:
             pipe.zrangebyscore(
-                layout.changes_key(shard),
+                self.layout.changes_key(shard),
                 f"({after[shard]}",
                 "+inf",
                 start=0,
@@ -90,29 +130,20 @@ class Peer:
             for shard, found in zip(shards, pipe.execute(), strict=True)
         }
 
-    def pending(self, layout: KeyLayout, after: Sequence[int]) -> int:
+    def pending(self, after: Sequence[int]) -> int:
         """How many changes the peer has indexed past ``after`` (one version per shard)."""
-        pipe = self.client.pipeline(transaction=False)
-        for shard in range(layout.shards):
-            pipe.zcount(layout.changes_key(shard), f"({after[shard]}", "+inf")
+        pipe = self._pipeline()
+        for shard in range(self.layout.shards):
+            pipe.zcount(self.layout.changes_key(shard), f"({after[shard]}", "+inf")
         return sum(int(n) for n in pipe.execute())
 
-    def read(self, layout: KeyLayout, names: Sequence[str]) -> list[dict[str, str] | Exception]:
+    def read(self, names: Sequence[str]) -> list[dict[str, str] | Exception]:
         """The stored hashes of ``names``, in order (one pipeline).
 
         A key the peer cannot read as a hash (another kind of key) comes back
         as its error, so that one bad key does not fail the page.
         """
-        pipe = self.client.pipeline(transaction=False)
+        pipe = self._pipeline()
         for name in names:
-            pipe.hgetall(layout.data_key(name))
+            pipe.hgetall(self.layout.data_key(name))
         return list(pipe.execute(raise_on_error=False))
-
-    def ping(self) -> bool:
-        try:
-            return bool(self.client.ping())
-        except (redis.exceptions.RedisError, OSError):
-            return False
-
-    def __repr__(self) -> str:
-        return f"Peer({self.name!r}, {self.where})"

@@ -16,8 +16,7 @@ from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import probe, stats
 from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.lock import PassLock
-from crdtredis.replication.peer import Changes, Peer
-from crdtredis.store.layout import KeyLayout
+from crdtredis.replication.peer import Changes, Peer, PeerIncarnation
 from crdtredis.store.region import RegionStore
 
 log = logging.getLogger(__name__)
@@ -122,12 +121,11 @@ class Syncer:
         return report
 
     def _pull(self, peer: Peer, report: PeerReport, lock: PassLock) -> None:
-        identity = peer.identity()
-        if identity is None:
+        source = peer.open()
+        if source is None:
             return
-        layout = peer.layout(identity)
-        cursor, report.full_resync = Cursor.load(self.region, peer.name, identity)
-        heads = peer.heads(layout)
+        cursor, report.full_resync = Cursor.load(self.region, peer.name, source.identity)
+        heads = source.heads()
         due: dict[int, int] = {}
         for shard, head in enumerate(heads):
             if head < cursor.versions[shard]:
@@ -137,7 +135,7 @@ class Syncer:
                 due[shard] = cursor.versions[shard]
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pull-{peer.name}") as reader:
             # Read the next page from the peer while this one merges locally.
-            fetch = reader.submit(self._fetch, peer, layout, due) if due else None
+            fetch = reader.submit(self._fetch, source, due) if due else None
             while fetch is not None:
                 page, stored = fetch.result()
                 limit = self._limit(len(page))
@@ -146,7 +144,7 @@ class Syncer:
                     for shard, entries in page.items()
                     if len(entries) == limit
                 }
-                fetch = reader.submit(self._fetch, peer, layout, due) if due else None
+                fetch = reader.submit(self._fetch, source, due) if due else None
                 for name, problem in [(n, f) for n, f in stored.items() if isinstance(f, str)]:
                     self._reject(report, name, f"key {name!r} rejected: {problem}")
                     del stored[name]
@@ -171,16 +169,16 @@ class Syncer:
                 lock.refresh()
         report.peer_version = sum(heads)
         report.cursor_version = cursor.total
-        report.lag = peer.pending(layout, cursor.versions)
+        report.lag = source.pending(cursor.versions)
 
     def _fetch(
-        self, peer: Peer, layout: KeyLayout, after: dict[int, int]
+        self, source: PeerIncarnation, after: dict[int, int]
     ) -> tuple[dict[int, Changes], dict[str, Any]]:
         """One page: what changed past ``after`` in each shard, and those objects' hashes."""
-        page = peer.changes(layout, after, self._limit(len(after)))
+        page = source.changes(after, self._limit(len(after)))
         names = [name for entries in page.values() for name, _ in entries]
         stored: dict[str, Any] = {}
-        for name, fields in zip(names, peer.read(layout, names), strict=True):
+        for name, fields in zip(names, source.read(names), strict=True):
             if isinstance(fields, redis.exceptions.ResponseError):
                 stored[name] = f"the peer cannot read it as a hash: {fields}"
             elif isinstance(fields, Exception):

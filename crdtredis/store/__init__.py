@@ -1,21 +1,32 @@
 """Redis-backed CRDTs: one region's store, atomic writes, Redis Cluster ready."""
 
 from crdtredis.store.batch import MergeReport
-from crdtredis.store.counters import RedisGCounter, RedisPNCounter
 from crdtredis.store.layout import KeyLayout
 from crdtredis.store.region import RegionStore, connect
-from crdtredis.store.sequence import RedisSequence
-from crdtredis.store.sets import RedisGSet, RedisORSet, RedisTwoPhaseSet
+from crdtredis.store.types import (
+    REGISTRY,
+    RedisGCounter,
+    RedisGSet,
+    RedisORSet,
+    RedisPNCounter,
+    RedisSequence,
+    RedisTwoPhaseSet,
+    StoredType,
+    TypeRegistry,
+)
 
 __all__ = [
     "KeyLayout",
     "MergeReport",
-    "RegionStore",
+    "REGISTRY",
     "RedisGCounter",
     "RedisGSet",
     "RedisORSet",
     "RedisPNCounter",
     "RedisSequence",
     "RedisTwoPhaseSet",
+    "RegionStore",
+    "StoredType",
+    "TypeRegistry",
     "connect",
 ]

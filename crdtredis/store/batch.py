@@ -14,20 +14,19 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from crdtredis.crdt import COUNTER_TYPES
 from crdtredis.crdt.gcounter import check_amount
 from crdtredis.crdt.interface import SLOT_MAX, StateDict
 from crdtredis.errors import (
     BatchError,
     CRDTRedisError,
+    IdentityError,
     InvalidStateError,
 )
-from crdtredis.store import codec
-from crdtredis.store.guard import GUARD_CODES
-from crdtredis.store.layout import TYPE_CODES, TYPE_NAMES, check_name
+from crdtredis.store.guard import GuardRefusal, is_refusal
+from crdtredis.store.layout import check_name
 from crdtredis.store.refusal import refusal_error
 from crdtredis.store.scripts import LuaScript, ScriptError, script
-from crdtredis.store.validation import validate, validate_stored
+from crdtredis.store.types import Fields
 
 if TYPE_CHECKING:
     from crdtredis.store.region import RegionStore
@@ -47,29 +46,31 @@ def run_guarded(region: RegionStore, calls: Sequence[tuple[int, LuaScript, Build
     """
     results: list[Any] = [None] * len(calls)
     pending = list(range(len(calls)))
-    for _attempt in range(3):
+
+    def attempt() -> list[Any]:
+        nonlocal pending
         built = []
         for i in pending:
             _shard, lua, build = calls[i]
             keys, args = build()
             built.append((lua, keys, [region.incarnation, *args]))
-        retry = []
-        healed: set[tuple[int, str]] = set()
+        refused = []
         for i, outcome in zip(pending, region.scripts.call_many(built), strict=True):
-            if isinstance(outcome, ScriptError) and outcome.code in GUARD_CODES:
-                # Several calls of one shard are refused alike: heal it once.
-                if (calls[i][0], outcome.code) not in healed:
-                    region.heal(outcome, calls[i][0])
-                    healed.add((calls[i][0], outcome.code))
-                retry.append(i)
+            if is_refusal(outcome):
+                refused.append((i, outcome))
             else:
                 results[i] = outcome
-        if not retry:
-            return results
-        pending = retry
-    for i in pending:
-        results[i] = CRDTRedisError("the region's identity kept changing; nothing written")
-    return results
+        pending = [i for i, _ in refused]
+        if refused:
+            raise GuardRefusal([(calls[i][0], outcome) for i, outcome in refused])
+        return results
+
+    try:
+        return region.guard.call(attempt, f"{len(calls)} script calls")
+    except IdentityError as exc:
+        for i in pending:
+            results[i] = exc
+        return results
 
 
 def _by_shard(region: RegionStore, names: Sequence[str]) -> list[tuple[int, list[str]]]:
@@ -91,8 +92,9 @@ def _data_keys(region: RegionStore, shard: int, names: list[str]) -> list[str]:
 def incr_many(
     region: RegionStore, amounts: Mapping[str, int], type_name: str, sign: str = ""
 ) -> None:
-    if type_name not in COUNTER_TYPES:
-        raise ValueError(f"incr_many counts gcounter or pncounter keys, not {type_name!r}")
+    counters = region.types.names("counter")
+    if type_name not in counters:
+        raise ValueError(f"incr_many counts keys of type {', '.join(counters)}, not {type_name!r}")
     checked: dict[str, str] = {}
     for name, amount in amounts.items():
         try:
@@ -101,7 +103,7 @@ def incr_many(
         except ValueError as exc:
             raise ValueError(f"key {name!r}: {exc}; nothing was written") from None
         checked[check_name(name)] = str(amount)
-    code = TYPE_CODES[type_name]
+    code = region.types.by_name(type_name).code
 
     def builder(shard: int, names: list[str]) -> Build:
         def build() -> tuple[list[str], list[str]]:
@@ -122,7 +124,7 @@ def incr_many(
         if not isinstance(outcome, Exception):
             applied += names
             continue
-        culprit, error = _counter_refusal(outcome, type_name)
+        culprit, error = _counter_refusal(region, outcome, type_name)
         for name in names:
             failures[name] = (
                 error
@@ -133,12 +135,14 @@ def incr_many(
         raise BatchError(failures, applied)
 
 
-def _counter_refusal(outcome: Exception, type_name: str) -> tuple[str | None, Exception]:
+def _counter_refusal(
+    region: RegionStore, outcome: Exception, type_name: str
+) -> tuple[str | None, Exception]:
     """The refused counter (named after a tab in the detail) and its error."""
     if not isinstance(outcome, ScriptError) or outcome.code not in ("WRONGTYPE", "OVERFLOW"):
         return None, outcome
     detail, _, name = outcome.detail.partition("\t")
-    return name, refusal_error(outcome.code, detail, name, type_name)
+    return name, refusal_error(outcome.code, detail, name, type_name, region.types)
 
 
 @dataclass
@@ -162,19 +166,19 @@ class MergeReport:
 
 def merge_many(region: RegionStore, states: Mapping[str, StateDict]) -> MergeReport:
     """Join pure states (``to_dict`` form) in."""
-    return _merge(region, states, validate)
+    return _merge(region, states, region.types.validate)
 
 
-def merge_peer_hashes(region: RegionStore, stored: Mapping[str, Mapping[str, str]]) -> MergeReport:
+def merge_peer_hashes(region: RegionStore, hashes: Mapping[str, Mapping[str, str]]) -> MergeReport:
     """Join objects' hashes as another region stores them (what a sync reads)."""
-    return _merge(region, stored, validate_stored)
+    return _merge(region, hashes, region.types.validate_hash)
 
 
 def _merge(
     region: RegionStore, inputs: Mapping[str, Any], check: Callable[..., Any]
 ) -> MergeReport:
     report = MergeReport()
-    encoded: dict[str, tuple[str, codec.Fields]] = {}
+    encoded: dict[str, tuple[str, Fields]] = {}
     for name, value in inputs.items():
         try:
             encoded[check_name(name)] = check(name, value)
@@ -200,7 +204,8 @@ def _merge(
 
     groups = _by_shard(region, list(encoded))
     results = run_guarded(
-        region, [(shard, script("merge"), builder(shard, names)) for shard, names in groups]
+        region,
+        [(shard, region.types.merge_script(), builder(shard, names)) for shard, names in groups],
     )
     for (_shard, names), outcome in zip(groups, results, strict=True):
         if isinstance(outcome, Exception):
@@ -217,13 +222,10 @@ def _merge(
                     f"Redis failed merging key {name!r}: {str(result)[7:]}"
                 )
             else:
-                report.rejected[name] = _merge_refusal(name, str(result), encoded[name][0])
+                kind, _, detail = str(result).partition(" ")
+                wanted = region.types.name_of_code(encoded[name][0])
+                report.rejected[name] = refusal_error(kind, detail, name, wanted, region.types)
     return report
-
-
-def _merge_refusal(name: str, result: str, code: str) -> Exception:
-    kind, _, detail = result.partition(" ")
-    return refusal_error(kind, detail, name, TYPE_NAMES[code])
 
 
 def names(region: RegionStore, pattern: str = "*") -> Iterator[str]:

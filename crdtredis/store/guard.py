@@ -10,16 +10,40 @@ incarnation (never back to an older one: heads carry the identity's epoch).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from crdtredis.errors import IdentityError
 from crdtredis.store.identity import RegionIdentity
 from crdtredis.store.layout import KeyLayout
-from crdtredis.store.scripts import Client, ScriptError, ScriptRunner, script
+from crdtredis.store.scripts import Client, ScriptError, ScriptRunner, before_retry, script
 
 log = logging.getLogger(__name__)
 
 #: Refusals of the guard, which :meth:`Guard.heal` repairs.
 GUARD_CODES = ("NOSHARD", "STALE")
+
+T = TypeVar("T")
+
+
+class GuardRefusal(Exception):
+    """Write scripts the guard refused: ``(shard, refusal)`` pairs, healed before a retry."""
+
+    def __init__(self, refusals: Sequence[tuple[int, ScriptError]]) -> None:
+        super().__init__(", ".join(f"shard {shard}: {e}" for shard, e in refusals))
+        self.refusals = list(refusals)
+
+
+def is_refusal(outcome: object) -> bool:
+    """True when ``outcome`` (a script's result or error) is a guard refusal."""
+    return isinstance(outcome, ScriptError) and outcome.code in GUARD_CODES
+
+
+#: The one retry policy of guarded writes: three attempts, healing in between.
+GUARDED = Retry(NoBackoff(), 2, (GuardRefusal,))
 
 
 class Guard:
@@ -92,6 +116,11 @@ class Guard:
             pipe.hget(self.layout.head_key(shard), "epoch")
         return max((int(e) for e in pipe.execute() if e is not None), default=0)
 
+    def stored(self) -> RegionIdentity | None:
+        """The identity as stored now, or None; never creates one (for observers: the exporter)."""
+        fields = self.client.hgetall(self.layout.identity_key)
+        return RegionIdentity.from_fields(fields, self._where) if fields else None
+
     def refresh(self) -> RegionIdentity:
         """Re-read the identity (creating a new incarnation if it is gone) and adopt it."""
         before = self.identity.incarnation
@@ -106,6 +135,33 @@ class Guard:
                 self.replica,
             )
         return self.identity
+
+    def call(self, do: Callable[[], T], what: str) -> T:
+        """Run ``do``, which raises :class:`GuardRefusal`, healing what it refused between tries.
+
+        Single writes, batches and merges all go through here. ``do`` must
+        build its arguments anew each time (the incarnation, the replica id),
+        and retry only what was refused.
+
+        Raises:
+            IdentityError: refused three times: the identity keeps changing.
+        """
+        try:
+            return GUARDED.call_with_retry(
+                do, before_retry(GUARDED, self._heal_all), with_failure_count=True
+            )
+        except GuardRefusal:
+            raise IdentityError(
+                f"could not write {what}: the region's identity keeps changing; nothing written"
+            ) from None
+
+    def _heal_all(self, error: Exception) -> None:
+        healed: set[tuple[int, str]] = set()
+        for shard, refusal in getattr(error, "refusals", ()):
+            # Several calls of one shard are refused alike: heal it once.
+            if (shard, refusal.code) not in healed:
+                self.heal(refusal, shard)
+                healed.add((shard, refusal.code))
 
     def heal(self, error: ScriptError, shard: int) -> bool:
         """Fix what a guard refusal says is out of date; False if it was no guard refusal.

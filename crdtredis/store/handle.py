@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from crdtredis.crdt.interface import CRDT, StateDict
 from crdtredis.errors import InvalidStateError, WrongTypeError
-from crdtredis.store import codec
-from crdtredis.store.layout import TYPE_CODES, TYPE_NAMES, check_name
+from crdtredis.store.layout import check_name
 from crdtredis.store.refusal import refusal_error
 from crdtredis.store.scripts import LuaScript, ScriptError, script
-from crdtredis.store.validation import validate
 
 if TYPE_CHECKING:
     from crdtredis.store.region import RegionStore
+    from crdtredis.store.types.contract import StoredType
 
 Pure = TypeVar("Pure", bound=CRDT)
 
@@ -27,7 +26,8 @@ class RedisObject(Generic[Pure]):
     :class:`~crdtredis.errors.WrongTypeError` and changes nothing.
     """
 
-    pure_type: ClassVar[type[Any]]
+    #: The stored type this handle is for.
+    stored: ClassVar[StoredType]
 
     def __init__(self, region: RegionStore, name: str) -> None:
         self.region = region
@@ -39,11 +39,11 @@ class RedisObject(Generic[Pure]):
 
     @property
     def type_name(self) -> str:
-        return str(self.pure_type.type_name)
+        return self.stored.name
 
     @property
     def code(self) -> str:
-        return TYPE_CODES[self.type_name]
+        return self.stored.code
 
     def _fields(self) -> dict[str, str]:
         """The object's hash, after checking it is of this type (empty if missing)."""
@@ -53,13 +53,13 @@ class RedisObject(Generic[Pure]):
 
     def _check_code(self, stored: str | None) -> None:
         if stored is not None and stored != self.code:
-            raise WrongTypeError(self.name, TYPE_NAMES.get(stored, stored), self.type_name)
+            raise WrongTypeError(self.name, self.region.types.name_of_code(stored), self.type_name)
 
     def _write(self, lua_name: str, *args: str) -> Any:
         """Run a write script on this object; turn a refusal into the domain error."""
         return self._write_with(script(lua_name), lambda: list(args))
 
-    def _write_with(self, lua: LuaScript, build: Any) -> Any:
+    def _write_with(self, lua: LuaScript, build: Callable[[], list[str]]) -> Any:
         try:
             return self.region.write(self.shard, self.keys, lua, build)
         except ScriptError as exc:
@@ -67,7 +67,8 @@ class RedisObject(Generic[Pure]):
 
     def refusal(self, exc: ScriptError) -> Exception:
         """The error a script's refusal means for this object."""
-        return refusal_error(exc.code, exc.detail.split("\t", 1)[0], self.name, self.type_name)
+        detail = exc.detail.split("\t", 1)[0]
+        return refusal_error(exc.code, detail, self.name, self.type_name, self.region.types)
 
     def exists(self) -> bool:
         return bool(self._fields())
@@ -76,15 +77,15 @@ class RedisObject(Generic[Pure]):
         """The replicated state, as the pure type's ``to_dict`` gives it."""
         fields = self._fields()
         try:
-            return self.pure_type.from_dict(  # type: ignore[no-any-return]
-                codec.decode(self.type_name, fields), self.region.replica
-            ).to_dict()
+            state = self.stored.decode([(f, v) for f, v in fields.items() if f != ""])
+            return dict(self.stored.pure.from_dict(state, self.region.replica).to_dict())
         except ValueError as exc:
             raise InvalidStateError(self.name, f"stored state is corrupt: {exc}") from None
 
     def state(self) -> Pure:
         """A pure copy of the object, writing as this region's replica."""
-        return self.pure_type.from_dict(self.to_dict(), self.region.replica)  # type: ignore[no-any-return]
+        pure: Pure = self.stored.pure.from_dict(self.to_dict(), self.region.replica)
+        return pure
 
     def merge(self, other: Pure | Mapping[str, Any]) -> bool:
         """Join another replica's state in; True when anything changed.
@@ -93,11 +94,10 @@ class RedisObject(Generic[Pure]):
             InvalidStateError: the state is malformed; nothing was written.
             WrongTypeError: the state or the stored object is of another type.
         """
-        raw = other.to_dict() if hasattr(other, "to_dict") else other
-        validate(self.name, raw)
-        state = cast(StateDict, raw)
-        if state["type"] != self.type_name:
-            raise WrongTypeError(self.name, state["type"], self.type_name)
+        state: Any = other.to_dict() if hasattr(other, "to_dict") else other
+        found = state.get("type") if isinstance(state, Mapping) else None
+        if found in self.region.types.names() and found != self.type_name:
+            raise WrongTypeError(self.name, found, self.type_name)
         report = self.region.merge_many({self.name: state})
         report.raise_for(self.name)
         return self.name in report.changed

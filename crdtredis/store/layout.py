@@ -27,7 +27,9 @@ Inside an object's hash (fields; values are strings):
 =========== ============================== ========================================
 type        field                          value
 =========== ============================== ========================================
-any         ``""``                         type code: g, pn, gs, 2p, or, sq
+any         ``""``                         type code (each type's module in
+                                           :mod:`crdtredis.store.types` owns its
+                                           code and fields): g, pn, gs, 2p, or, sq
 g, pn       ``<replica>``                  that replica's increments (P)
 pn          ``-<replica>``                 that replica's decrements (N)
 gs          ``.<element>``                 ``1``
@@ -54,17 +56,6 @@ from crdtredis.errors import InvalidKeyNameError
 DEFAULT_PREFIX = "crdt"
 DEFAULT_SHARDS = 16
 MAX_NAME_LENGTH = 512
-
-#: Type codes stored in field "" of every object, by pure type name.
-TYPE_CODES = {
-    "gcounter": "g",
-    "pncounter": "pn",
-    "gset": "gs",
-    "2pset": "2p",
-    "orset": "or",
-    "sequence": "sq",
-}
-TYPE_NAMES = {code: name for name, code in TYPE_CODES.items()}
 
 
 def check_name(name: object) -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from crdtredis.errors import InvalidStateError, SlotOverflowError, WrongTypeError
-from crdtredis.store.layout import TYPE_NAMES
+
+if TYPE_CHECKING:
+    from crdtredis.store.types.registry import TypeRegistry
 
 
-def refusal_error(code: str, detail: str, name: str, wanted: str) -> Exception:
+def refusal_error(code: str, detail: str, name: str, wanted: str, types: TypeRegistry) -> Exception:
     """The error for refusal ``code`` (with its ``detail``) of object ``name`` of type ``wanted``.
 
     ``detail`` is the part of the script's message before any tab: the stored
@@ -14,7 +18,7 @@ def refusal_error(code: str, detail: str, name: str, wanted: str) -> Exception:
     field for CONFLICT.
     """
     if code == "WRONGTYPE":
-        return WrongTypeError(name, TYPE_NAMES.get(detail, detail), wanted)
+        return WrongTypeError(name, types.name_of_code(detail), wanted)
     if code == "OVERFLOW":
         return SlotOverflowError(name, int(detail))
     if code == "NOTMEMBER":

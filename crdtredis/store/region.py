@@ -9,34 +9,29 @@ from typing import Any
 import redis
 
 from crdtredis.crdt.interface import StateDict
-from crdtredis.errors import IdentityError
-from crdtredis.store import batch, codec
-from crdtredis.store.counters import RedisGCounter, RedisPNCounter
-from crdtredis.store.guard import Guard
+from crdtredis.store import batch
+from crdtredis.store.guard import Guard, GuardRefusal, is_refusal
 from crdtredis.store.handle import RedisObject
 from crdtredis.store.identity import RegionIdentity, check_region_name
 from crdtredis.store.layout import DEFAULT_PREFIX, DEFAULT_SHARDS, KeyLayout, check_name
 from crdtredis.store.scripts import Client, LuaScript, ScriptError, ScriptRunner
-from crdtredis.store.sequence import RedisSequence, SequenceCache
-from crdtredis.store.sets import RedisGSet, RedisORSet, RedisTwoPhaseSet
+from crdtredis.store.types import (
+    REGISTRY,
+    RedisGCounter,
+    RedisGSet,
+    RedisORSet,
+    RedisPNCounter,
+    RedisSequence,
+    RedisTwoPhaseSet,
+    SequenceCache,
+    TypeRegistry,
+)
 
 log = logging.getLogger(__name__)
 
 #: Default socket timeouts (seconds) for clients crdtredis creates itself.
 SOCKET_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 2.0
-
-HANDLES: dict[str, type[RedisObject[Any]]] = {
-    cls.pure_type.type_name: cls
-    for cls in (
-        RedisGCounter,
-        RedisPNCounter,
-        RedisGSet,
-        RedisTwoPhaseSet,
-        RedisORSet,
-        RedisSequence,
-    )
-}
 
 
 def connect(
@@ -82,6 +77,7 @@ class RegionStore:
             (default 16; more spread a Redis Cluster wider); an existing
             identity's count always wins.
         cluster: connect to a Redis Cluster (when ``connection`` is a URL).
+        types: the stored types this region knows (default: the built-in ones).
     """
 
     def __init__(
@@ -93,10 +89,12 @@ class RegionStore:
         shards: int | None = None,
         cluster: bool = False,
         socket_timeout: float = SOCKET_TIMEOUT,
+        types: TypeRegistry = REGISTRY,
     ) -> None:
         self.name = check_region_name(name)
+        self.types = types
         self.client = connect(connection, cluster=cluster, socket_timeout=socket_timeout)
-        self.scripts = ScriptRunner(self.client)
+        self.scripts = ScriptRunner(self.client, lambda: [types.merge_script()])
         self.scripts.load_all()
         #: Rebuilt sequences, so that appends to long logs stay one round trip.
         self.sequences = SequenceCache()
@@ -132,10 +130,6 @@ class RegionStore:
         """Re-read the identity (creating a new incarnation if it is gone) and adopt it."""
         return self.guard.refresh()
 
-    def heal(self, error: ScriptError, shard: int) -> bool:
-        """Repair what a guard refusal says is out of date (see :class:`Guard`)."""
-        return self.guard.heal(error, shard)
-
     # -- guarded writes ----------------------------------------------------
     def write(
         self,
@@ -149,13 +143,16 @@ class RegionStore:
         ``build_args`` is called again after an identity change, so that the
         arguments (the replica id above all) follow the current identity.
         """
-        for _ in range(3):
+
+        def attempt() -> Any:
             try:
                 return self.scripts.call(lua, keys, [self.incarnation, *build_args()])
             except ScriptError as exc:
-                if not self.heal(exc, shard):
-                    raise
-        raise IdentityError(f"could not write {keys[-1]!r}: the region's identity keeps changing")
+                if is_refusal(exc):
+                    raise GuardRefusal([(shard, exc)]) from None
+                raise
+
+        return self.guard.call(attempt, repr(keys[-1]))
 
     # -- objects -------------------------------------------------------------
     def counter(self, name: str) -> RedisPNCounter:
@@ -180,12 +177,16 @@ class RegionStore:
     def object(self, name: str) -> RedisObject[Any] | None:
         """The object ``name`` as whatever type it is stored as, or None if missing."""
         type_name = self.type_of(name)
-        return None if type_name is None else HANDLES[type_name](self, name)
+        return None if type_name is None else self.handle(type_name, name)
+
+    def handle(self, type_name: str, name: str) -> RedisObject[Any]:
+        """The object ``name`` as a ``type_name`` (a registered type's name)."""
+        return self.types.by_name(type_name).open(self, name)
 
     def type_of(self, name: str) -> str | None:
         """The type ``name`` is stored as (a pure type name), or None if it does not exist."""
         code = self.client.hget(self.layout.data_key(check_name(name)), "")
-        return codec.type_name_of({"": code}) if code is not None else None
+        return None if code is None else self.types.by_code(code).name
 
     def export(self, name: str) -> StateDict | None:
         """The replicated state of ``name`` (pure ``to_dict`` form), or None if missing."""
@@ -216,9 +217,9 @@ class RegionStore:
         """Join many objects' states in (validated first), one script call per shard batch."""
         return batch.merge_many(self, states)
 
-    def merge_peer_hashes(self, stored: Mapping[str, Mapping[str, str]]) -> batch.MergeReport:
+    def merge_peer_hashes(self, hashes: Mapping[str, Mapping[str, str]]) -> batch.MergeReport:
         """Join objects' hashes as a peer stores them (validated first); what sync uses."""
-        return batch.merge_peer_hashes(self, stored)
+        return batch.merge_peer_hashes(self, hashes)
 
     def __repr__(self) -> str:
         return (

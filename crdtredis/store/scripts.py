@@ -11,13 +11,14 @@ back as :class:`ScriptError`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
 from redis.exceptions import (
     AskError,
     ClusterDownError,
@@ -26,6 +27,7 @@ from redis.exceptions import (
     ResponseError,
     TryAgainError,
 )
+from redis.retry import Retry
 
 Client = Any  # redis.Redis | redis.RedisCluster, with decode_responses=True
 
@@ -41,16 +43,25 @@ class LuaScript:
     sha: str
 
 
-@cache
-def script(name: str) -> LuaScript:
-    """The script ``lua/<name>.lua`` with the prelude in front."""
-    folder = resources.files("crdtredis.store") / "lua"
-    prelude = (folder / "_prelude.lua").read_text()
-    text = prelude + "\n" + (folder / f"{name}.lua").read_text()
+def lua_source(path: str) -> str:
+    """The text of ``lua/<path>``, a file of this package."""
+    return (resources.files("crdtredis.store") / "lua" / path).read_text()
+
+
+def compose(name: str, *parts: str) -> LuaScript:
+    """A script made of the prelude and ``parts``, in order."""
+    text = "\n".join([lua_source("_prelude.lua"), *parts])
     return LuaScript(name, text, hashlib.sha1(text.encode()).hexdigest())
 
 
+@cache
+def script(name: str) -> LuaScript:
+    """The script ``lua/<name>.lua`` with the prelude in front."""
+    return compose(name, lua_source(f"{name}.lua"))
+
+
 def all_scripts() -> list[LuaScript]:
+    """Every script of ``lua/`` (files starting with ``_`` are parts, not scripts)."""
     folder = resources.files("crdtredis.store") / "lua"
     return [
         script(entry.name.removesuffix(".lua"))
@@ -84,11 +95,47 @@ def _translate(result: Any) -> Any:
     return result
 
 
-class ScriptRunner:
-    """Runs scripts on one client, alone or many in one round trip."""
+class ScriptsMissing(NoScriptError):
+    """Calls of a pipeline met ``NOSCRIPT``: these scripts are to be loaded."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, scripts: set[LuaScript]) -> None:
+        super().__init__(f"scripts not loaded: {sorted(s.name for s in scripts)}")
+        self.scripts = scripts
+
+
+#: The one reload policy: a call that met ``NOSCRIPT`` loads its scripts and runs once more.
+RELOAD = Retry(NoBackoff(), 1, (NoScriptError,))
+
+
+def before_retry(
+    policy: Retry, fail: Callable[[Exception], object]
+) -> Callable[[Exception, int], None]:
+    """A ``fail`` for ``policy.call_with_retry`` that acts before a retry, not after the last try.
+
+    redis-py's ``Retry`` calls ``fail`` after every failure, the last one too;
+    loading or healing when no attempt follows would be work for nothing. Use
+    it with ``with_failure_count=True``.
+    """
+
+    def on_failure(error: Exception, failures: int) -> None:
+        if failures <= policy.get_retries():
+            fail(error)
+
+    return on_failure
+
+
+class ScriptRunner:
+    """Runs scripts on one client, alone or many in one round trip.
+
+    Args:
+        client: the Redis (or cluster) client scripts run on.
+        extra: scripts made elsewhere (the registry's merge script) that
+            :meth:`load_all` loads with the files of ``lua/``.
+    """
+
+    def __init__(self, client: Client, extra: Callable[[], Sequence[LuaScript]] = tuple) -> None:
         self.client = client
+        self._extra = extra
 
     def load(self, lua: LuaScript) -> None:
         # On a cluster, SCRIPT LOAD goes to every primary.
@@ -100,23 +147,24 @@ class ScriptRunner:
         One round trip on a single server; on a cluster, SCRIPT LOAD per
         script goes to every primary.
         """
+        scripts = [*all_scripts(), *self._extra()]
         if is_cluster(self.client):
-            for lua in all_scripts():
+            for lua in scripts:
                 self.load(lua)
             return
         pipe = self.client.pipeline(transaction=False)
-        for lua in all_scripts():
+        for lua in scripts:
             pipe.script_load(lua.text)
         pipe.execute()
 
     def call(self, lua: LuaScript, keys: Sequence[str], args: Sequence[str | int]) -> Any:
         """Run one script; raise :class:`ScriptError` when it refuses."""
         try:
-            try:
-                return self.client.evalsha(lua.sha, len(keys), *keys, *args)
-            except NoScriptError:
-                self.load(lua)
-                return self.client.evalsha(lua.sha, len(keys), *keys, *args)
+            return RELOAD.call_with_retry(
+                lambda: self.client.evalsha(lua.sha, len(keys), *keys, *args),
+                before_retry(RELOAD, lambda _error: self.load(lua)),
+                with_failure_count=True,
+            )
         except ResponseError as exc:
             raise _translate(exc) from None
 
@@ -154,26 +202,34 @@ class ScriptRunner:
     def _pipelined(self, client: Client, calls: Sequence[Call]) -> list[Any]:
         results: list[Any] = [None] * len(calls)
         pending = list(range(len(calls)))
-        for _attempt in range(2):
+
+        def run() -> list[Any]:
+            nonlocal pending
             pipe = client.pipeline(transaction=False)
             for i in pending:
                 lua, keys, args = calls[i]
                 pipe.evalsha(lua.sha, len(keys), *keys, *args)
-            outcome = pipe.execute(raise_on_error=False)
             missing = []
-            for i, result in zip(pending, outcome, strict=True):
+            for i, result in zip(pending, pipe.execute(raise_on_error=False), strict=True):
                 if isinstance(result, NoScriptError):
                     missing.append(i)
                 else:
                     results[i] = _translate(result)
-            if not missing:
-                return results
-            for lua in {calls[i][0] for i in missing}:
-                client.script_load(lua.text)
             pending = missing
-        for i in pending:
-            results[i] = NoScriptError(f"script {calls[i][0].name} could not be loaded")
-        return results
+            if missing:
+                raise ScriptsMissing({calls[i][0] for i in missing})
+            return results
+
+        def load(error: Exception) -> None:
+            for lua in getattr(error, "scripts", ()):
+                client.script_load(lua.text)
+
+        try:
+            return RELOAD.call_with_retry(run, before_retry(RELOAD, load), with_failure_count=True)
+        except ScriptsMissing as exc:
+            for i in pending:
+                results[i] = NoScriptError(f"script {calls[i][0].name} could not be loaded: {exc}")
+            return results
 
 
 def is_cluster(client: Client) -> bool:

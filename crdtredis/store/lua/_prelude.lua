@@ -78,3 +78,9 @@ local function crdt_fits(a, b)
   if high ~= 9223372036 then return high < 9223372036 end
   return low <= 854775807
 end
+
+-- Write the type field of an object that a join or an update has just
+-- created (`create` is its type code; false for an object that existed).
+local function crdt_created(data, create)
+  if create then redis.call('HSET', data, '', create) end
+end

@@ -1,0 +1,28 @@
+-- joins/sequence.lua: the join of a Sequence (union of operations), a part of
+-- the merge script. Fields: '.' .. id = the element's JSON, '~' .. id = '1'
+-- (removed), '^' = the Lamport clock (max). An element id stored with other
+-- content means two replicas share an id: refused whole ('CONFLICT <field>').
+-- join(data, fields, _, create) -> changed, or the refusal.
+local function join(data, fields, _, create)
+  for j = 1, #fields, 2 do
+    local f = fields[j]
+    if string.sub(f, 1, 1) == '.' then
+      local current = redis.call('HGET', data, f)
+      if current and current ~= fields[j + 1] then return 'CONFLICT ' .. f end
+    end
+  end
+  local changed = false
+  for j = 1, #fields, 2 do
+    local f, v = fields[j], fields[j + 1]
+    if f == '^' then
+      local current = redis.call('HGET', data, f)
+      if not current or crdt_greater(v, current) then redis.call('HSET', data, f, v) end
+    elseif redis.call('HSETNX', data, f, v) == 1 then
+      changed = true
+    end
+  end
+  if changed then crdt_created(data, create) end
+  return changed
+end
+
+return {join = join}

@@ -1,0 +1,95 @@
+"""The OR-Set in Redis: live tags ``.<e>``, removed tags ``~<e>``, add counters ``#<replica>``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from crdtredis.crdt import ORSet
+from crdtredis.crdt.gset import check_element
+from crdtredis.crdt.interface import StateDict
+from crdtredis.crdt.orset import Tag
+from crdtredis.store.codec import format_id, parse_id
+from crdtredis.store.scripts import lua_source, script
+from crdtredis.store.types.contract import Fields, StoredType
+from crdtredis.store.types.elements import RedisSet, set_summary
+
+_COUNTER = re.compile(r"0|[1-9][0-9]*")
+
+
+def _tags(csv: str, where: str) -> list[list[Any]]:
+    if not csv:
+        raise ValueError(f"{where} holds no tags")
+    return [[replica, n] for n, replica in (parse_id(t) for t in csv.split(","))]
+
+
+def _csv(tags: list[list[Any]]) -> str:
+    return ",".join(format_id(n, r) for r, n in tags)
+
+
+def _known_tags(*maps: dict[str, list[Any]]) -> set[tuple[Any, ...]]:
+    return {tuple(t) for tags_by_element in maps for tags in tags_by_element.values() for t in tags}
+
+
+class ORSetType(StoredType):
+    name = ORSet.type_name
+    code = "or"
+    family = "set"
+    pure = ORSet
+    join_lua = lua_source("joins/orset.lua")
+
+    def open(self, region: Any, name: str) -> RedisORSet:
+        return RedisORSet(region, name)
+
+    def decode(self, body: Fields) -> StateDict:
+        entries: dict[str, Any] = {}
+        removed: dict[str, Any] = {}
+        for f, v in body:
+            kind, element = f[:1], f[1:]
+            if kind == ".":
+                entries[element] = _tags(v, f)
+            elif kind == "~":
+                removed[element] = _tags(v, f)
+            elif kind != "#" or not _COUNTER.fullmatch(v):
+                raise ValueError(f"field {f!r} = {v!r} is not part of an OR-Set")
+        return {"type": self.name, "entries": entries, "removed": removed}
+
+    def encode(self, state: StateDict) -> Fields:
+        fields = [(f".{e}", _csv(tags)) for e, tags in state["entries"].items()]
+        return fields + [(f"~{e}", _csv(tags)) for e, tags in state["removed"].items()]
+
+    def summary(self, state: StateDict) -> dict[str, Any]:
+        tombstones = sum(len(tags) for tags in state["removed"].values())
+        return set_summary(list(state["entries"]), tombstones)
+
+    def missing(self, mine: StateDict, theirs: StateDict) -> int:
+        known = _known_tags(mine["entries"], mine["removed"])
+        their_live = _known_tags(theirs["entries"]) - known
+        their_removed = _known_tags(theirs["removed"]) - _known_tags(mine["removed"])
+        return len(their_live) + len(their_removed)
+
+
+ORSET = ORSetType()
+
+
+class RedisORSet(RedisSet[ORSet]):
+    """An observed-remove set (:class:`~crdtredis.crdt.ORSet`) in Redis."""
+
+    stored = ORSET
+
+    def add(self, element: str) -> Tag:
+        """Add ``element`` under a fresh tag, which is returned."""
+        check_element(element)
+        tag = self._write_with(
+            script("orset_update"),
+            lambda: [self.name, self.code, "add", element, self.region.replica],
+        )
+        counter, replica = parse_id(tag)
+        return replica, counter
+
+    def remove(self, element: str) -> None:
+        """Remove ``element`` as observed here; ``KeyError`` if it is not a member."""
+        self._write("orset_update", self.name, self.code, "remove", check_element(element), "")
+
+    def tombstones(self) -> int:
+        return sum(len(v.split(",")) for f, v in self._fields().items() if f[:1] == "~")

@@ -1,0 +1,99 @@
+"""What both counters share: per-replica slots, their checks, their Lua join, their handle.
+
+A counter's hash holds one field per replica slot (see
+:mod:`crdtredis.store.layout`). Counters are most of what a sync moves, so
+their states are checked field by field with the pure core's own rules
+(replica ids, canonical 64-bit integers) instead of building pure objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar, TypeVar
+
+from crdtredis.crdt import GCounter, PNCounter
+from crdtredis.crdt.gcounter import check_amount
+from crdtredis.crdt.interface import StateDict, check_replica_id
+from crdtredis.crdt.schema import expect_slots, expect_state
+from crdtredis.store.codec import check_slot
+from crdtredis.store.handle import RedisObject
+from crdtredis.store.scripts import lua_source, script
+from crdtredis.store.types.contract import Fields, StoredType
+
+Counter = TypeVar("Counter", bound=GCounter | PNCounter)
+
+
+class CounterType(StoredType):
+    """A counter stored as slots: ``state[f]`` maps replica ids to counts for each slot field."""
+
+    family = "counter"
+    join_lua = lua_source("joins/counter.lua")
+    #: The state's slot maps; the first counts up, a second (if any) counts down.
+    slot_fields: ClassVar[tuple[str, ...]]
+    #: The field prefix of each slot map in the hash, in the order of ``slot_fields``.
+    prefixes: ClassVar[tuple[str, ...]]
+
+    def decode(self, body: Fields) -> StateDict:
+        state: StateDict = {"type": self.name, **{f: {} for f in self.slot_fields}}
+        down = self.slot_fields[-1] if len(self.slot_fields) > 1 else None
+        for f, v in body:
+            if down is not None and f[:1] == "-":
+                state[down][f[1:]] = check_slot(f, v)
+            else:
+                state[self.slot_fields[0]][f] = check_slot(f, v)
+        return state
+
+    def encode(self, state: StateDict) -> Fields:
+        return [
+            (prefix + replica, str(n))
+            for prefix, slots in zip(self.prefixes, self.slot_fields, strict=True)
+            for replica, n in state[slots].items()
+        ]
+
+    def validate(self, state: Mapping[str, Any]) -> Fields:
+        expect_state(state, self.name, self.slot_fields)
+        canonical: StateDict = {"type": self.name}
+        for name in self.slot_fields:
+            canonical[name] = {r: n for r, n in expect_slots(state[name], name).items() if n}
+        return self.encode(canonical)
+
+    def validate_hash(self, body: Fields) -> Fields:
+        down = len(self.slot_fields) > 1
+        for f, v in body:
+            check_replica_id(f[1:] if down and f[:1] == "-" else f)
+            check_slot(f, v)
+        return body
+
+    def slots(self, state: StateDict) -> dict[str, tuple[int, int]]:
+        up = state[self.slot_fields[0]]
+        down = state[self.slot_fields[1]] if len(self.slot_fields) > 1 else {}
+        return {r: (up.get(r, 0), down.get(r, 0)) for r in sorted(set(up) | set(down))}
+
+    def value(self, state: StateDict) -> int:
+        return sum(p - n for p, n in self.slots(state).values())
+
+    def summary(self, state: StateDict) -> dict[str, Any]:
+        return {"value": self.value(state)}
+
+    def missing(self, mine: StateDict, theirs: StateDict) -> int:
+        return sum(
+            max(0, count - mine[slots].get(replica, 0))
+            for slots in self.slot_fields
+            for replica, count in theirs[slots].items()
+        )
+
+
+class RedisCounter(RedisObject[Counter]):
+    """What both counter handles do: read the value, add to this region's slot."""
+
+    def value(self) -> int:
+        state = self.region.types.decode_hash(self._fields())
+        return 0 if state is None else self.stored.value(state) or 0
+
+    def _add(self, sign: str, n: int) -> int:
+        amount = str(check_amount(n))
+        p, n = self._write_with(
+            script("counter_add"),
+            lambda: [self.code, sign + self.region.replica, "1", self.name, amount],
+        )
+        return int(p) - int(n)
