@@ -16,6 +16,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -239,41 +240,24 @@ class Demo:
         for thread in threads:
             thread.start()
         live = self.console.is_terminal
-        last_print = -10.0
         with (
             Live(console=self.console, refresh_per_second=4, transient=False)
             if live
             else _Null() as display
         ):
+            show = self._shower(display, live, started)
             while (elapsed := time.monotonic() - started) < self.seconds:
                 cut = cut_from <= elapsed < cut_until
                 self._set_cut(cut)
-                phase = f"{self.cut_region} cut off" if cut else "all regions connected"
-                if live:
-                    display.update(self.table(elapsed, phase))
-                elif elapsed - last_print >= 2:
-                    self.console.print(self.table(elapsed, phase))
-                    last_print = elapsed
+                show(f"{self.cut_region} cut off" if cut else "all regions connected")
                 time.sleep(0.25)
             self._set_cut(False)
             self.stop_traffic.set()
             for thread in threads:
                 thread.join()
             sent = sum(self.sent.values())
-            stopped = time.monotonic()
-            converged_at = None
-            while time.monotonic() - stopped < CONVERGE_TIMEOUT:
-                values = {n: regions[n].counter(KEY).value() for n in self.names}
-                if all(v == sent for v in values.values()):
-                    converged_at = time.monotonic() - stopped
-                    break
-                if live:
-                    display.update(
-                        self.table(time.monotonic() - started, "traffic stopped, converging")
-                    )
-                time.sleep(0.05)
-            if live:
-                display.update(self.table(time.monotonic() - started, "done"))
+            values, converged_at = self._await_convergence(regions, sent, show)
+            show("done", printed=False)
         return Result(
             sent=sent,
             values=values,
@@ -283,6 +267,35 @@ class Demo:
             cut_window=(cut_from, cut_until),
             ports=self.ports,
         )
+
+    def _shower(self, display: Any, live: bool, started: float) -> Callable[..., None]:
+        """Show the table with a phase: live in a terminal, else (if ``printed``) every 2 s."""
+        last_print = -10.0
+
+        def show(phase: str, printed: bool = True) -> None:
+            nonlocal last_print
+            elapsed = time.monotonic() - started
+            if live:
+                display.update(self.table(elapsed, phase))
+            elif printed and elapsed - last_print >= 2:
+                self.console.print(self.table(elapsed, phase))
+                last_print = elapsed
+
+        return show
+
+    def _await_convergence(
+        self, regions: dict[str, Region], sent: int, show: Callable[..., None]
+    ) -> tuple[dict[str, int], float | None]:
+        """Each region's value once all equal ``sent`` (or at the timeout), and when that was."""
+        stopped = time.monotonic()
+        values: dict[str, int] = {}
+        while time.monotonic() - stopped < CONVERGE_TIMEOUT:
+            values = {n: regions[n].counter(KEY).value() for n in self.names}
+            if all(v == sent for v in values.values()):
+                return values, time.monotonic() - stopped
+            show("traffic stopped, converging", printed=False)
+            time.sleep(0.05)
+        return values, None
 
 
 class _Null:

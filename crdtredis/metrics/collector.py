@@ -185,18 +185,27 @@ class RegionCollector:
 
         names, dropped = self.selected_keys()
         local = self._local_states(names)
-        if self.peers:
-            with ThreadPoolExecutor(max_workers=len(self.peers)) as pool:
-                views = dict(
-                    zip(
-                        [p.name for p in self.peers],
-                        pool.map(lambda p: self._peer_view(p, names), self.peers),
-                        strict=True,
-                    )
-                )
-        else:
-            views = {}
+        views = self._peer_views(names)
+        yield from self._key_families(names, local, views)
+        yield _gauge("crdtredis_exporter_keys", "Keys reported by this exporter.", len(names))
+        yield _gauge(
+            "crdtredis_exporter_keys_dropped",
+            "Keys matching the exporter's patterns but not reported (over max_keys).",
+            dropped,
+        )
+        yield from self._peer_families(views)
 
+    def _peer_views(self, names: list[str]) -> dict[str, PeerView]:
+        """What each peer holds of ``names``, asked in parallel."""
+        if not self.peers:
+            return {}
+        with ThreadPoolExecutor(max_workers=len(self.peers)) as pool:
+            found = pool.map(lambda p: self._peer_view(p, names), self.peers)
+            return dict(zip([p.name for p in self.peers], found, strict=True))
+
+    def _key_families(
+        self, names: list[str], local: dict[str, Any], views: dict[str, PeerView]
+    ) -> Iterator[Metric]:
         value = GaugeMetricFamily(
             "crdtredis_counter_value", "The counter's value as this region sees it.", labels=["key"]
         )
@@ -205,7 +214,7 @@ class RegionCollector:
             "Updates to the key that some reachable peer has and this region lacks (from slots).",
             labels=["key"],
         )
-        types = region.types
+        types = self.region.types
         for name in names:
             state = local.get(name)
             number = None if state is None else types.by_name(state["type"]).value(state)
@@ -218,13 +227,6 @@ class RegionCollector:
                 log.info("scrape: no divergence for %r: %s", name, exc)
         yield value
         yield divergence
-        yield _gauge("crdtredis_exporter_keys", "Keys reported by this exporter.", len(names))
-        yield _gauge(
-            "crdtredis_exporter_keys_dropped",
-            "Keys matching the exporter's patterns but not reported (over max_keys).",
-            dropped,
-        )
-        yield from self._peer_families(views)
 
     def _peer_families(self, views: dict[str, PeerView]) -> Iterator[Metric]:
         peer_up = GaugeMetricFamily(

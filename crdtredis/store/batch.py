@@ -157,6 +157,21 @@ class MergeReport:
     #: memory, a failover, ...): nothing is known about them; try again.
     failed: dict[str, Exception] = field(default_factory=dict)
 
+    def record(self, region: RegionStore, name: str, result: Any, code: str) -> None:
+        """Note the merge script's result for object ``name`` (stored as type ``code``)."""
+        if result == 1:
+            self.changed.append(name)
+        elif result == 0:
+            self.unchanged.append(name)
+        elif str(result).startswith("FAILED "):
+            self.failed[name] = CRDTRedisError(
+                f"Redis failed merging key {name!r}: {str(result)[7:]}"
+            )
+        else:
+            kind, _, detail = str(result).partition(" ")
+            wanted = region.types.name_of_code(code)
+            self.rejected[name] = refusal_error(kind, detail, name, wanted, region.types)
+
     def raise_for(self, name: str) -> None:
         if name in self.rejected:
             raise self.rejected[name]
@@ -175,7 +190,7 @@ def merge_peer_hashes(region: RegionStore, hashes: Mapping[str, Mapping[str, str
 
 
 def _merge(
-    region: RegionStore, inputs: Mapping[str, Any], check: Callable[..., Any]
+    region: RegionStore, inputs: Mapping[str, Any], check: Callable[..., tuple[str, Fields]]
 ) -> MergeReport:
     report = MergeReport()
     encoded: dict[str, tuple[str, Fields]] = {}
@@ -186,46 +201,38 @@ def _merge(
             report.rejected[name] = exc
         except (UnicodeError, RecursionError, TypeError) as exc:
             report.rejected[name] = InvalidStateError(name, f"{type(exc).__name__}: {exc}")
-
-    def builder(shard: int, names: list[str]) -> Build:
-        payload = json.dumps(
-            [
-                [name, encoded[name][0], [x for pair in encoded[name][1] for x in pair]]
-                for name in names
-            ],
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-
-        def build() -> tuple[list[str], list[str]]:
-            return _data_keys(region, shard, names), [payload]
-
-        return build
-
     groups = _by_shard(region, list(encoded))
+    merge = region.types.merge_script()
     results = run_guarded(
         region,
-        [(shard, region.types.merge_script(), builder(shard, names)) for shard, names in groups],
+        [(shard, merge, _merge_call(region, shard, names, encoded)) for shard, names in groups],
     )
     for (_shard, names), outcome in zip(groups, results, strict=True):
         if isinstance(outcome, Exception):
-            for name in names:
-                report.failed[name] = outcome
+            report.failed.update(dict.fromkeys(names, outcome))
             continue
         for name, result in zip(names, outcome, strict=True):
-            if result == 1:
-                report.changed.append(name)
-            elif result == 0:
-                report.unchanged.append(name)
-            elif str(result).startswith("FAILED "):
-                report.failed[name] = CRDTRedisError(
-                    f"Redis failed merging key {name!r}: {str(result)[7:]}"
-                )
-            else:
-                kind, _, detail = str(result).partition(" ")
-                wanted = region.types.name_of_code(encoded[name][0])
-                report.rejected[name] = refusal_error(kind, detail, name, wanted, region.types)
+            report.record(region, name, result, encoded[name][0])
     return report
+
+
+def _merge_call(
+    region: RegionStore, shard: int, names: list[str], encoded: Mapping[str, tuple[str, Fields]]
+) -> Build:
+    """The keys and arguments of one merge script call (the payload is built once)."""
+    payload = json.dumps(
+        [
+            [name, encoded[name][0], [x for pair in encoded[name][1] for x in pair]]
+            for name in names
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+    def build() -> tuple[list[str], list[str]]:
+        return _data_keys(region, shard, names), [payload]
+
+    return build
 
 
 def names(region: RegionStore, pattern: str = "*") -> Iterator[str]:
