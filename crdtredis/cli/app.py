@@ -73,6 +73,14 @@ class Settings:
     _config: RegionConfig | None = None
     _region: Region | None = None
 
+    @classmethod
+    def opened(cls, region: Region) -> Settings:
+        """Settings around a region the caller opened (an embedding program, a test's fakeredis).
+
+        Pass them as ``obj`` to the click group; region flags are then ignored.
+        """
+        return cls(_region=region)
+
     @property
     def loaded(self) -> bool:
         return self._config is not None
@@ -132,4 +140,8 @@ def cli(
             overrides["peers"] = tuple(p for text in peers for p in parse_peers(text))
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
-    ctx.obj = Settings(path, overrides)
+    if isinstance(ctx.obj, Settings):
+        # A caller that opened the region itself (a test, an embedding program).
+        ctx.obj.overrides.update({k: v for k, v in overrides.items() if v is not None})
+    else:
+        ctx.obj = Settings(path, overrides)

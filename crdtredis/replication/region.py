@@ -17,6 +17,10 @@ class Region(RegionStore):
     ``Region("eu", url, peers={"us": us_url})``; ``region.sync()`` runs one
     pass from every peer and returns a report per peer. Everything else is
     the local store (:class:`crdtredis.store.RegionStore`).
+
+    ``peers`` maps names to URLs, or lists :class:`PeerConfig` entries or
+    ready :class:`Peer` objects (a peer with a client of the caller's own,
+    such as a test's fakeredis).
     """
 
     def __init__(
@@ -24,18 +28,20 @@ class Region(RegionStore):
         name: str,
         connection: Any,
         *,
-        peers: Mapping[str, str] | Sequence[PeerConfig] = (),
+        peers: Mapping[str, str] | Sequence[PeerConfig | Peer] = (),
         peer_timeout: float = PEER_TIMEOUT,
         sync_batch: int = SYNC_BATCH,
         **options: Any,
     ) -> None:
         super().__init__(name, connection, **options)
-        configs = (
+        given = (
             [PeerConfig(n, u) for n, u in peers.items()] if isinstance(peers, Mapping) else peers
         )
         self.peers = [
-            Peer(c, prefix=self.layout.prefix, timeout=peer_timeout, cluster=c.cluster)
-            for c in configs
+            p
+            if isinstance(p, Peer)
+            else Peer(p, prefix=self.layout.prefix, timeout=peer_timeout, cluster=p.cluster)
+            for p in given
         ]
         self.syncer = Syncer(self, self.peers, batch=sync_batch)
 
