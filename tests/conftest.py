@@ -1,13 +1,24 @@
-"""Fixtures shared by all tests: real redis-server processes on free ports."""
+"""Fixtures shared by all tests: real redis-server processes on free ports.
+
+Hypothesis runs with the ``crdtredis`` profile: no per-example deadline, so a
+busy machine (two cores shared by real servers) cannot fail a test that is
+merely slow. ``HYPOTHESIS_PROFILE=default`` (or any registered profile)
+chooses another.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import settings
 
 from crdtredis.embedded import RedisClusterServers, RedisServer, ServerBinaryNotFound
 from tests.regions import NAMES, Regions
+
+settings.register_profile("crdtredis", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "crdtredis"))
 
 ServerFactory = Callable[..., RedisServer]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,24 +14,18 @@ from click.testing import CliRunner
 from crdtredis import Region
 from crdtredis.cli import cli
 from tests.regions import Regions
+from tests.support import CONSOLE_SCRIPT, region_env
 
 pytestmark = pytest.mark.integration
-
-CONSOLE_SCRIPT = str(Path(sys.executable).parent / "crdtredis")
 
 
 class Shell:
     """Runs the CLI as region eu with peers us and ap, in process or as the console script."""
 
     def __init__(self, regions: Regions, peers: str | None = None) -> None:
-        servers = regions.servers
-        self.env = {
-            "CRDTREDIS_REGION": "eu",
-            "CRDTREDIS_REDIS_URL": servers["eu"].url,
-            "CRDTREDIS_PEERS": peers
-            if peers is not None
-            else f"us={servers['us'].url},ap={servers['ap'].url}",
-        }
+        self.env = region_env(regions, "eu")
+        if peers is not None:
+            self.env["CRDTREDIS_PEERS"] = peers
 
     def __call__(self, *args: str) -> tuple[int, str, str]:
         result = CliRunner().invoke(cli, list(args), env=self.env)

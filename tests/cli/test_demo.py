@@ -6,16 +6,13 @@ import re
 import signal
 import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import psutil
 import pytest
 
-pytestmark = pytest.mark.integration
+from tests.support import CONSOLE_SCRIPT, wait_for
 
-CONSOLE_SCRIPT = str(Path(sys.executable).parent / "crdtredis")
+pytestmark = pytest.mark.integration
 
 
 def listening(port: int) -> bool:
@@ -38,6 +35,26 @@ def leftovers(ports: list[int]) -> list[str]:
             if any(re.search(rf"\b{port}\b", text) for port in ports):
                 found.append(text[:120])
     return found
+
+
+def started_children(pid: int, regions: int = 3) -> list[int]:
+    """Every process under the demo once its redis-servers and workers are all up, else []."""
+    try:
+        children = psutil.Process(pid).children()
+        commands = [" ".join(child.cmdline()) for child in children]
+        below = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    servers = sum("redis-server" in command for command in commands)
+    workers = sum(command.endswith(" worker") for command in commands)
+    return [p.pid for p in below] if servers == workers == regions else []
+
+
+def running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def test_demo_converges_and_cleans_up() -> None:
@@ -71,19 +88,22 @@ def test_an_interrupt_stops_everything(sig: signal.Signals) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(6)
-    children = [c.pid for c in psutil.Process(process.pid).children(recursive=True)]
+    children = wait_for(
+        lambda: started_children(process.pid),
+        timeout=60,
+        message="the demo's redis-servers and workers starting",
+    )
     assert children  # the workers and redis-servers are up
     process.send_signal(sig)
     out, _ = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "everything it started is stopped" in out
-    deadline = time.monotonic() + 10
-    while any(
-        psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in children
-    ):
-        assert time.monotonic() < deadline, "demo children still running after Ctrl-C"
-        time.sleep(0.2)
+    wait_for(
+        lambda: not any(running(pid) for pid in children),
+        timeout=10,
+        interval=0.2,
+        message="demo children all stopped after the interrupt",
+    )
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from crdtredis.embedded import free_port
 from crdtredis.metrics import make_registry, serve
 from crdtredis.replication import probe
 from tests.regions import Regions, converge
+from tests.support import region_env
 
 pytestmark = pytest.mark.integration
 
@@ -35,13 +36,7 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 
 def registry_for(regions: Regions, name: str, **extra: Any) -> CollectorRegistry:
-    peers = ",".join(f"{p}={regions.servers[p].url}" for p in regions.servers if p != name)
-    env = {
-        "CRDTREDIS_REGION": name,
-        "CRDTREDIS_REDIS_URL": regions.servers[name].url,
-        "CRDTREDIS_PEERS": peers,
-    }
-    return make_registry(load_config(env=env, overrides=extra))
+    return make_registry(load_config(env=region_env(regions, name), overrides=extra))
 
 
 def test_values_and_divergence_are_exact_before_and_after_sync(regions: Regions) -> None:
@@ -132,14 +127,9 @@ def test_the_key_cap_counts_what_it_drops(regions: Regions) -> None:
 
 def test_the_http_endpoint_serves_parseable_metrics(regions: Regions) -> None:
     regions.open("eu").counter("likes").incr(2)
-    peers = ",".join(f"{p}={regions.servers[p].url}" for p in ("us", "ap"))
     port = free_port()
     config = load_config(
-        env={
-            "CRDTREDIS_REGION": "eu",
-            "CRDTREDIS_REDIS_URL": regions.servers["eu"].url,
-            "CRDTREDIS_PEERS": peers,
-        },
+        env=region_env(regions, "eu"),
         overrides={"exporter_port": port, "exporter_bind": "127.0.0.1"},
     )
     server, _ = serve(config)
@@ -162,10 +152,5 @@ def test_convergence_is_reported_for_origins_reached_through_a_middle_region(
     assert us.sync_peer("ap").ok
     assert eu.sync_peer("us").ok
     assert probe.origins(eu) == ["ap"]
-    env = {
-        "CRDTREDIS_REGION": "eu",
-        "CRDTREDIS_REDIS_URL": regions.servers["eu"].url,
-        "CRDTREDIS_PEERS": f"us={regions.servers['us'].url}",
-    }
-    samples = scrape(make_registry(load_config(env=env)))
+    samples = scrape(make_registry(load_config(env=region_env(regions, "eu", ("us",)))))
     assert value(samples, "crdtredis_convergence_seconds_count", origin="ap") == 1

@@ -14,12 +14,10 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -32,24 +30,15 @@ from crdtredis.config import load_config
 from crdtredis.embedded import free_port
 from crdtredis.metrics import serve
 from tests.regions import NAMES, Regions
+from tests.support import CONSOLE_SCRIPT, region_env, wait_for
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "grafana" / "dashboards" / "crdtredis-convergence.json"
 RULES = ROOT / "prometheus" / "rules" / "crdtredis.yml"
-CONSOLE_SCRIPT = str(Path(sys.executable).parent / "crdtredis")
-
-
-def wait_for(check: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: nothing within {timeout}s")
-        time.sleep(0.5)
+#: Seconds between two questions to Prometheus while waiting for data.
+POLL = 0.5
 
 
 class Prometheus:
@@ -77,13 +66,7 @@ def stack(regions: Regions) -> Iterator[tuple[Prometheus, dict[str, int]]]:
     servers = []
     workers = []
     for name in NAMES:
-        env = {
-            "CRDTREDIS_REGION": name,
-            "CRDTREDIS_REDIS_URL": regions.servers[name].url,
-            "CRDTREDIS_PEERS": ",".join(
-                f"{p}={regions.servers[p].url}" for p in NAMES if p != name
-            ),
-        }
+        env = region_env(regions, name)
         port = free_port()
         exporters[name] = port
         config = load_config(
@@ -119,7 +102,7 @@ def stack(regions: Regions) -> Iterator[tuple[Prometheus, dict[str, int]]]:
     )
     prometheus = Prometheus(port)
     try:
-        wait_for(lambda: _ready(prometheus), 30, "Prometheus ready")
+        wait_for(lambda: _ready(prometheus), timeout=30, interval=POLL, message="Prometheus ready")
         yield prometheus, exporters
     finally:
         process.send_signal(signal.SIGTERM)
@@ -174,14 +157,20 @@ def test_dashboard_and_rules_return_data_from_a_live_run(
         lambda: prometheus.get(
             "/api/v1/label/key/values", **{"match[]": "crdtredis_counter_value"}
         ),
-        60,
-        "the dashboard's key variable",
+        timeout=60,
+        interval=POLL,
+        message="the dashboard's key variable",
     )
     assert "likes" in keys
 
     for title, expr in panel_queries():
         expr = expr.replace("$key", "likes")
-        result = wait_for(partial(prometheus.query, expr), 90, f"panel {title!r}: {expr}")
+        result = wait_for(
+            partial(prometheus.query, expr),
+            timeout=90,
+            interval=POLL,
+            message=f"panel {title!r}: {expr}",
+        )
         assert result, title
         # Shown with pytest -s: what each panel would draw (for the record).
         print(f"PANEL {title}: {expr}")
@@ -193,7 +182,12 @@ def test_dashboard_and_rules_return_data_from_a_live_run(
     for alert, expr in rule_expressions():
         assert loaded[alert]["health"] == "ok", loaded[alert]
         lhs = left_side(expr)
-        assert wait_for(partial(prometheus.query, lhs), 90, f"rule {alert}: {lhs}")
+        assert wait_for(
+            partial(prometheus.query, lhs),
+            timeout=90,
+            interval=POLL,
+            message=f"rule {alert}: {lhs}",
+        )
 
     emitted = emitted_families(exporters["eu"])
     named = {
@@ -216,6 +210,11 @@ def test_the_peer_down_alert_goes_pending_when_a_peer_stops(
         # Both regions that pull from ap must see it down (their scrapes are not in step).
         return found if len({a["labels"]["region"] for a in found}) >= 2 else []
 
-    alerts = wait_for(peer_down_alerts, 60, "CRDTRedisPeerDown from eu and us")
+    alerts = wait_for(
+        peer_down_alerts,
+        timeout=60,
+        interval=POLL,
+        message="CRDTRedisPeerDown from eu and us",
+    )
     assert {a["labels"]["peer"] for a in alerts} == {"ap"}
     assert {a["labels"]["region"] for a in alerts} == {"eu", "us"}

@@ -7,30 +7,25 @@ from typing import Any
 
 import pytest
 
-from crdtredis.crdt import GCounter, GSet, ORSet, PNCounter, Sequence, TwoPhaseSet
+from crdtredis.store import REGISTRY, StoredType
 from tests.replication.conftest import NAMES, Regions, converge
 
 pytestmark = pytest.mark.integration
 
-KEYS = {
-    "pn": (PNCounter, "counter"),
-    "g": (GCounter, "gcounter"),
-    "gs": (GSet, "gset"),
-    "2p": (TwoPhaseSet, "twophase_set"),
-    "or": (ORSet, "orset"),
-    "seq": (Sequence, "sequence"),
-}
+#: One key per registered type, named after its code.
+KEYS: dict[str, StoredType] = {f"key:{stored.code}": stored for stored in REGISTRY}
 
 
-def random_op(rng: random.Random, key: str, obj: Any) -> tuple[str, Any]:
+def random_op(rng: random.Random, stored: StoredType, obj: Any) -> tuple[str, Any]:
+    """A random operation on ``obj`` (the pure model) by the family of its type."""
     element = rng.choice("abcd")
-    if key in ("pn", "g"):
-        return ("decr" if key == "pn" and rng.random() < 0.3 else "incr"), rng.randint(0, 50)
-    if key == "seq":
+    if stored.family == "counter":
+        return ("decr" if rng.random() < 0.3 else "incr"), rng.randint(0, 50)
+    if stored.family == "log":
         if len(obj) and rng.random() < 0.3:
             return "remove", rng.randrange(len(obj))
         return "insert", (rng.randint(0, len(obj)), f"{element}{rng.randint(0, 999)}")
-    if key in ("2p", "or") and rng.random() < 0.35:
+    if hasattr(obj, "remove") and rng.random() < 0.35:
         return "remove", element
     return "add", element
 
@@ -43,20 +38,20 @@ def perform(obj: Any, op: tuple[str, Any]) -> None:
         else:
             getattr(obj, kind)(arg)
     except (KeyError, ValueError):
-        pass  # removing a non-member, re-adding to a 2P-Set: refused alike
+        pass  # removing a non-member, re-adding to a 2P-Set, a gcounter's decr: refused alike
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_random_histories_converge_to_the_pure_model(regions: Regions, seed: int) -> None:
     rng = random.Random(seed)
     live = regions.all()
-    model = {r.name: {k: cls(r.replica) for k, (cls, _) in KEYS.items()} for r in live}
+    model = {r.name: {k: t.pure(r.replica) for k, t in KEYS.items()} for r in live}
     for _ in range(120):
         if rng.random() < 0.8:
             region = rng.choice(live)
             key = rng.choice(list(KEYS))
-            stored = getattr(region, KEYS[key][1])(f"key:{key}")
-            op = random_op(rng, key, model[region.name][key])
+            stored = region.handle(KEYS[key].name, key)
+            op = random_op(rng, KEYS[key], model[region.name][key])
             perform(model[region.name][key], op)
             perform(stored, op)
         else:
@@ -67,12 +62,12 @@ def test_random_histories_converge_to_the_pure_model(regions: Regions, seed: int
                 model[region.name][key].merge(model[peer][key])
     converge(rng.sample(live, len(live)))
 
-    for key, (cls, factory) in KEYS.items():
-        expected = cls("model")
+    for key, stored_type in KEYS.items():
+        expected = stored_type.pure("model")
         for name in NAMES:
             expected.merge(model[name][key])
         for region in live:
-            assert getattr(region, factory)(f"key:{key}").to_dict() == expected.to_dict()
+            assert region.handle(stored_type.name, key).to_dict() == expected.to_dict()
 
 
 def test_no_ping_pong_once_converged(regions: Regions) -> None:
@@ -134,3 +129,12 @@ def test_paging_through_many_changes_misses_nothing(regions: Regions) -> None:
     assert report.ok and report.lag == 0
     expected = {f"k{i}": i + 1 + (1000 if i % 7 == 0 else 0) for i in range(200)}
     assert {name: eu.counter(name).value() for name in expected} == expected
+
+
+def test_a_counter_with_thousands_of_slots_merges_and_travels_on(regions: Regions) -> None:
+    eu, us, ap = regions.open("eu"), regions.open("us"), regions.open("ap", ("eu",))
+    state = {"type": "pncounter", "p": {f"r{i}.x": i + 1 for i in range(5000)}, "n": {}}
+    assert us.counter("wide").merge(state)
+    assert eu.sync_peer("us").keys_changed == 1
+    assert ap.sync_peer("eu").keys_changed == 1
+    assert ap.counter("wide").value() == sum(range(1, 5001))

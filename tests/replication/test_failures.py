@@ -1,12 +1,17 @@
-"""Partitions, hung peers, lost data and corrupt peers: local work goes on, nothing good is lost."""
+"""Partitions, hung peers, lost data, corrupt peers and failed merges.
+
+Local work goes on, nothing good is lost, and no bad key stops a peer's sync.
+"""
 
 from __future__ import annotations
 
 import shutil
 import time
+from typing import Any
 
 import pytest
 
+from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import stats
 from tests.replication.conftest import Regions, converge
 
@@ -103,3 +108,74 @@ def test_a_corrupt_peer_key_is_rejected_and_the_rest_syncs(regions: Regions) -> 
     us.counter("words").merge({"type": "pncounter", "p": {"other.x": 1}, "n": {}})
     assert eu.sync_peer("us").keys_changed == 1
     assert eu.counter("words").value() == 1 + 9 + 1
+
+
+def test_a_key_of_another_redis_type_is_rejected_not_retried_forever(regions: Regions) -> None:
+    eu, us = regions.open("eu"), regions.open("us")
+    us.incr_many({f"c{i}": 1 for i in range(20)})
+    regions.servers["eu"].client().set(eu.layout.data_key("c7"), "a string")
+    report = eu.sync_peer("us")
+    assert report.ok and list(report.rejected) == ["c7"]
+    assert "string key" in report.rejected["c7"]
+    assert eu.sync_peer("us").keys_read == 0  # the cursor moved on
+    regions.servers["us"].client().set(us.layout.data_key("s"), "x")
+    us.client.zadd(us.layout.changes_key(us.layout.shard_of("s")), {"s": 10**6})
+    us.client.hset(us.layout.head_key(us.layout.shard_of("s")), "v", 10**6)
+    report = eu.sync_peer("us")
+    assert report.ok and "cannot read it as a hash" in report.rejected["s"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b'["1@us.x", "\\xff\\xfe"]',
+        b'[null, "\\ud800"]',
+        b"[null, " + b"[" * 3000 + b"]" * 3000 + b"]",
+    ],
+    ids=["not-utf8", "lone-surrogate", "deep-json"],
+)
+def test_an_undecodable_peer_key_is_rejected_alone(regions: Regions, value: bytes) -> None:
+    eu, us = regions.open("eu"), regions.open("us")
+    us.sequence("bad").append("ok")
+    us.counter("good").incr(2)
+    raw = regions.servers["us"].client()
+    raw.hset(
+        us.layout.data_key("bad"),
+        f".1@{us.replica}".encode(),
+        value.replace(b"us.x", us.replica.encode()),
+    )
+    report = eu.sync_peer("us")
+    assert report.ok and list(report.rejected) == ["bad"]
+    assert eu.counter("good").value() == 2
+    assert not eu.sequence("bad").exists()
+
+
+def test_a_corrupt_peer_index_fails_the_pass_and_is_recorded(regions: Regions) -> None:
+    eu, us = regions.open("eu"), regions.open("us")
+    us.counter("c").incr()
+    raw = regions.servers["us"].client()
+    raw.hset(us.layout.head_key(us.layout.shard_of("c")), "v", "lots")
+    report = eu.sync_peer("us")
+    assert not report.ok and "lots" in str(report.error)
+    assert stats.read(eu, "us").failures == 1
+
+
+def test_a_local_merge_failure_keeps_the_cursor_before_the_keys(
+    regions: Regions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    eu, us = regions.open("eu"), regions.open("us")
+    us.incr_many({f"c{i}": i + 1 for i in range(50)})
+    real = type(eu).merge_peer_hashes
+
+    def out_of_memory_once(self: Any, stored: Any) -> Any:
+        monkeypatch.setattr(type(eu), "merge_peer_hashes", real)
+        report = real(self, {})
+        report.failed = {name: CRDTRedisError("OOM (simulated)") for name in stored}
+        return report
+
+    monkeypatch.setattr(type(eu), "merge_peer_hashes", out_of_memory_once)
+    report = eu.sync_peer("us")
+    assert not report.ok and "the cursor stays" in str(report.error)
+    retry = eu.sync_peer("us")
+    assert retry.ok and retry.keys_read == 50
+    assert sum(eu.counter(f"c{i}").value() for i in range(50)) == sum(range(1, 51))

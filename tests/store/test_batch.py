@@ -6,7 +6,6 @@ from typing import Any
 
 from crdtredis.crdt import PNCounter
 from crdtredis.store import RegionStore
-from tests.store.conftest import Backend
 
 
 def test_incr_many_counts_like_single_increments(region: RegionStore) -> None:
@@ -69,41 +68,3 @@ def test_names_lists_every_object_once(region: RegionStore) -> None:
     assert list(region.names("set:*")) == ["set:a"]
     assert region.export("set:a") == {"type": "gset", "members": ["x"]}
     assert region.export("missing") is None
-
-
-def _servers(client: Any) -> list[Any]:
-    if hasattr(client, "get_primaries"):
-        return [client.get_redis_connection(node) for node in client.get_primaries()]
-    return [client]
-
-
-def _calls(client: Any, command: str) -> int:
-    stats = [server.info("commandstats") for server in _servers(client)]
-    return sum(s.get(f"cmdstat_{command}", {"calls": 0})["calls"] for s in stats)
-
-
-def test_appends_to_a_long_log_do_not_reread_it(server_backend: Backend) -> None:
-    client = server_backend()
-    log = RegionStore("eu", client).sequence("events")
-    for i in range(300):
-        log.append(i)
-    for server in _servers(client):
-        server.config_resetstat()
-    for i in range(100):
-        log.append(i)
-    assert _calls(client, "hgetall") == 0
-    assert len(log) == 400
-    assert log.to_list() == RegionStore("eu", client).sequence("events").state().to_list()
-
-
-def test_two_writers_on_one_log_stay_consistent(client: Any) -> None:
-    first, second = RegionStore("eu", client), RegionStore("eu", client)
-    a, b = first.sequence("log"), second.sequence("log")
-    a.append("a1")
-    b.append("b1")
-    a.append("a2")
-    b.insert(0, "b0")
-    a.remove(1)
-    fresh = RegionStore("eu", client).sequence("log")
-    assert a.to_list() == b.to_list() == fresh.to_list() == ["b0", "b1", "a2"]
-    assert fresh.to_dict() == a.state().to_dict()

@@ -9,15 +9,7 @@ import pytest
 from crdtredis.errors import IdentityError
 from crdtredis.store import RegionStore
 from tests.store.conftest import Backend
-
-
-def wipe(client: Any) -> None:
-    """Lose every key, as a Redis restarted without persistence would."""
-    if hasattr(client, "get_primaries"):
-        for node in client.get_primaries():
-            client.get_redis_connection(node).flushall()
-    else:
-        client.flushall()
+from tests.support import wipe
 
 
 def test_a_region_finds_its_identity_again(client: Any) -> None:

@@ -20,15 +20,6 @@ from crdtredis.store import RegionStore
 from tests.store.conftest import Backend
 from tests.unit.crdt_specs import SPECS, Spec
 
-FACTORIES = {
-    "GCounter": "gcounter",
-    "PNCounter": "counter",
-    "GSet": "gset",
-    "TwoPhaseSet": "twophase_set",
-    "ORSet": "orset",
-    "Sequence": "sequence",
-}
-
 OBSERVE: dict[str, Callable[[Any], Any]] = {
     "GCounter": lambda c: c.value(),
     "PNCounter": lambda c: c.value(),
@@ -69,7 +60,7 @@ def step_strategy(spec: Spec) -> st.SearchStrategy[tuple[Any, ...]]:
 def run_history(backend: Backend, spec: Spec, data: Any) -> None:
     region = RegionStore("eu", backend())
     name = spec.cls.__name__
-    stored = getattr(region, FACTORIES[name])(f"model:{name}")
+    stored = region.handle(spec.cls.type_name, f"model:{name}")
     local = spec.cls(region.replica)
     peers = [spec.cls(f"peer{i}.x") for i in range(2)]
     observe = OBSERVE[name]
@@ -96,14 +87,14 @@ FIXTURE_OK = [HealthCheck.function_scoped_fixture]
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=str)
-@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURE_OK)
+@settings(max_examples=60, suppress_health_check=FIXTURE_OK)
 @given(data=st.data())
 def test_on_fakeredis_like_its_pure_twin(spec: Spec, data: Any) -> None:
     run_history(lambda: fakeredis.FakeRedis(decode_responses=True), spec, data)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=str)
-@settings(max_examples=10, deadline=None, suppress_health_check=FIXTURE_OK)
+@settings(max_examples=10, suppress_health_check=FIXTURE_OK)
 @given(data=st.data())
 def test_on_real_servers_like_its_pure_twin(server_backend: Backend, spec: Spec, data: Any) -> None:
     run_history(server_backend, spec, data)

@@ -169,3 +169,9 @@ def test_long_logs_with_random_edits_match_a_list() -> None:
 def test_from_dict_rejects_inconsistent_logs(ops: Any, removed: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Sequence.from_dict({"type": "sequence", "ops": ops, "removed": removed}, "x")
+
+
+def test_sequence_counters_stay_exact_in_lua() -> None:
+    state = {"type": "sequence", "ops": [[[2**53, "us.x"], None, "v"]], "removed": []}
+    with pytest.raises(ValueError, match="outside"):
+        Sequence.from_dict(state, "eu")

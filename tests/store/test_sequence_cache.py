@@ -1,0 +1,56 @@
+"""A region's cache of rebuilt logs: appends skip the reread, and a changed log is never served."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crdtredis.store import RegionStore
+from tests.store.conftest import Backend
+from tests.support import servers_of, wipe
+
+
+def calls(client: Any, command: str) -> int:
+    """How often ``command`` ran on the servers behind ``client`` since their stats were reset."""
+    stats = [server.info("commandstats") for server in servers_of(client)]
+    return sum(s.get(f"cmdstat_{command}", {"calls": 0})["calls"] for s in stats)
+
+
+def test_appends_to_a_long_log_do_not_reread_it(server_backend: Backend) -> None:
+    client = server_backend()
+    log = RegionStore("eu", client).sequence("events")
+    for i in range(300):
+        log.append(i)
+    for server in servers_of(client):
+        server.config_resetstat()
+    for i in range(100):
+        log.append(i)
+    assert calls(client, "hgetall") == 0
+    assert len(log) == 400
+    assert log.to_list() == RegionStore("eu", client).sequence("events").state().to_list()
+
+
+def test_two_writers_on_one_log_stay_consistent(client: Any) -> None:
+    first, second = RegionStore("eu", client), RegionStore("eu", client)
+    a, b = first.sequence("log"), second.sequence("log")
+    a.append("a1")
+    b.append("b1")
+    a.append("a2")
+    b.insert(0, "b0")
+    a.remove(1)
+    fresh = RegionStore("eu", client).sequence("log")
+    assert a.to_list() == b.to_list() == fresh.to_list() == ["b0", "b1", "a2"]
+    assert fresh.to_dict() == a.state().to_dict()
+
+
+def test_a_cached_log_is_not_served_after_a_wipe(backend: Backend) -> None:
+    client = backend()
+    cached = RegionStore("eu", client)
+    for item in "abc":
+        cached.sequence("log").append(item)
+    wipe(client)
+    other = RegionStore("eu", client)
+    for item in "xyz":
+        other.sequence("log").append(item)
+    assert cached.sequence("log").to_list() == ["x", "y", "z"]
+    cached.sequence("log").append("w")
+    assert other.sequence("log").to_list() == ["x", "y", "z", "w"]
