@@ -64,6 +64,7 @@ class Guard:
         self.layout = layout
         self._wanted_shards = wanted_shards
         self._where = where
+        self._between_tries = before_retry(GUARDED, self._heal_all)
         self.identity = self._find_or_create_identity()
 
     def _parse(self, reply: list[str]) -> RegionIdentity:
@@ -147,9 +148,7 @@ class Guard:
             IdentityError: refused three times: the identity keeps changing.
         """
         try:
-            return GUARDED.call_with_retry(
-                do, before_retry(GUARDED, self._heal_all), with_failure_count=True
-            )
+            return GUARDED.call_with_retry(do, self._between_tries, with_failure_count=True)
         except GuardRefusal:
             raise IdentityError(
                 f"could not write {what}: the region's identity keeps changing; nothing written"
