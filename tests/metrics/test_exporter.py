@@ -154,3 +154,24 @@ def test_convergence_is_reported_for_origins_reached_through_a_middle_region(
     assert probe.origins(eu) == ["ap"]
     samples = scrape(make_registry(load_config(env=region_env(regions, "eu", ("us",)))))
     assert value(samples, "crdtredis_convergence_seconds_count", origin="ap") == 1
+
+
+def test_a_scrape_of_a_wiped_redis_creates_no_identity(regions: Regions) -> None:
+    eu = regions.open("eu")
+    eu.counter("likes").incr()
+    registry = registry_for(regions, "eu")
+    assert value(scrape(registry), "crdtredis_region_info", **_info(eu)) == 1
+    regions.servers["eu"].client().flushall()
+    samples = scrape(registry)
+    assert value(samples, "crdtredis_up") == 1
+    assert not any(name == "crdtredis_region_info" for name, _ in samples)
+    assert not regions.servers["eu"].client().exists(eu.layout.identity_key)
+
+
+def _info(region: Any) -> dict[str, str]:
+    identity = region.identity
+    return {
+        "region": identity.region,
+        "replica": identity.replica,
+        "incarnation": identity.incarnation,
+    }

@@ -7,6 +7,7 @@ import pytest
 from crdtredis import Region
 from crdtredis.config import PeerConfig
 from crdtredis.embedded import RedisClusterServers
+from crdtredis.replication import Peer
 from tests.conftest import ServerFactory
 
 pytestmark = pytest.mark.integration
@@ -35,3 +36,11 @@ def test_a_cluster_region_and_a_standalone_region_converge(
         assert region.orset("tags").members() == {"from-eu", "from-us"}
     assert eu.sequence("log").to_list() == us.sequence("log").to_list()
     assert eu.sync_peer("us").keys_read == 0 and us.sync_peer("eu").keys_read == 0
+
+
+def test_peers_never_retry_standalone_or_cluster(shared_cluster: RedisClusterServers) -> None:
+    standalone = Peer(PeerConfig("us", "redis://127.0.0.1:1/0"))
+    assert standalone.client.get_retry().get_retries() == 0
+    cluster = Peer(PeerConfig("eu", shared_cluster.url, cluster=True), cluster=True)
+    assert cluster.client.retry.get_retries() == 0
+    assert not standalone.ping()  # refused at once, no retry loop
