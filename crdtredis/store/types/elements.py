@@ -33,12 +33,6 @@ class RedisSet(RedisObject[AnySet]):
     def __len__(self) -> int:
         return len(self.members())
 
-    def add(self, element: str) -> Any:
-        raise NotImplementedError
-
-    def remove(self, element: str) -> None:
-        raise NotImplementedError
-
 
 def set_summary(members: list[str], tombstones: int) -> dict[str, Any]:
     """What inspect shows of any set."""
