@@ -147,14 +147,14 @@ class RegionCollector:
                 states[name] = state
         return states
 
-    def _peer_view(self, peer: Peer, names: list[str]) -> PeerView:
+    def _peer_view(self, peer: Peer, names: list[str], local: str) -> PeerView:
         view = PeerView()
         try:
             source = peer.open()
             view.up = True
             if source is None:
                 return view
-            cursor, _ = Cursor.load(self.region, peer.name, source.identity)
+            cursor, _ = Cursor.load(self.region, peer.name, source.identity, local)
             view.lag = source.pending(cursor.versions)
             for name, fields in zip(names, source.read(names), strict=True):
                 if isinstance(fields, Exception):
@@ -185,7 +185,7 @@ class RegionCollector:
 
         names, dropped = self.selected_keys()
         local = self._local_states(names)
-        views = self._peer_views(names)
+        views = self._peer_views(names, identity.incarnation if identity else "")
         yield from self._key_families(names, local, views)
         yield _gauge("crdtredis_exporter_keys", "Keys reported by this exporter.", len(names))
         yield _gauge(
@@ -195,12 +195,12 @@ class RegionCollector:
         )
         yield from self._peer_families(views)
 
-    def _peer_views(self, names: list[str]) -> dict[str, PeerView]:
-        """What each peer holds of ``names``, asked in parallel."""
+    def _peer_views(self, names: list[str], local: str) -> dict[str, PeerView]:
+        """What each peer holds of ``names``, asked in parallel (lag: from cursors of ``local``)."""
         if not self.peers:
             return {}
         with ThreadPoolExecutor(max_workers=len(self.peers)) as pool:
-            found = pool.map(lambda p: self._peer_view(p, names), self.peers)
+            found = pool.map(lambda p: self._peer_view(p, names, local), self.peers)
             return dict(zip([p.name for p in self.peers], found, strict=True))
 
     def _key_families(

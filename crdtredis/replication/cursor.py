@@ -1,8 +1,13 @@
 """How far this region has pulled from a peer: one version per peer shard.
 
-A cursor belongs to one incarnation of the peer (and its shard count). When
-the peer's identity differs, the cursor means nothing and the pass starts from
-zero: a full resync. Cursors only move forward.
+A cursor belongs to one incarnation of the peer (and its shard count), and
+to the local incarnation it was written in. When the peer's identity
+differs, the cursor means nothing and the pass starts from zero: a full
+resync. When the local incarnation differs, the local Redis lost data (a
+wipe, a restore) after the cursor was written, or a pass that started before
+the loss wrote it into the fresh Redis; either way the keys it counts as
+pulled may be gone, so the pass starts from zero too. Cursors only move
+forward within one pair of incarnations.
 """
 
 from __future__ import annotations
@@ -17,29 +22,38 @@ from crdtredis.store.scripts import script
 @dataclass
 class Cursor:
     peer: str
+    #: The peer's incarnation the versions belong to.
     incarnation: str | None
     versions: list[int]
+    #: This region's incarnation the cursor was loaded in and is written for.
+    local: str = ""
 
     @classmethod
-    def load(cls, region: RegionStore, peer: str, identity: RegionIdentity) -> tuple[Cursor, bool]:
+    def load(
+        cls, region: RegionStore, peer: str, identity: RegionIdentity, local: str = ""
+    ) -> tuple[Cursor, bool]:
         """This region's cursor for ``peer``; True as second item when it was reset.
 
-        A cursor stored for another incarnation or shard count of the peer is
-        reset to zero (full resync).
+        A cursor stored for another incarnation or shard count of the peer,
+        or in another local incarnation than ``local`` (the region's current
+        one by default), is reset to zero (full resync).
         """
+        local = local or region.incarnation
         fields = region.client.hgetall(region.layout.cursor_key(peer))
-        if fields.get("inc") != identity.incarnation or fields.get("shards") != str(
-            identity.shards
+        if (
+            fields.get("inc") != identity.incarnation
+            or fields.get("shards") != str(identity.shards)
+            or fields.get("local") != local
         ):
-            return cls(peer, identity.incarnation, [0] * identity.shards), True
+            return cls(peer, identity.incarnation, [0] * identity.shards, local), True
         versions = [int(fields.get(str(s), 0)) for s in range(identity.shards)]
-        return cls(peer, identity.incarnation, versions), False
+        return cls(peer, identity.incarnation, versions, local), False
 
     def advance(self, region: RegionStore, updates: dict[int, int]) -> None:
         """Record new versions (never moving back) in this region's Redis."""
         if not updates:
             return
-        args: list[str] = [str(self.incarnation), str(len(self.versions))]
+        args: list[str] = [str(self.incarnation), str(len(self.versions)), self.local]
         for shard, version in updates.items():
             args += [str(shard), str(version)]
             self.versions[shard] = max(self.versions[shard], version)

@@ -124,7 +124,8 @@ class Syncer:
         source = peer.open()
         if source is None:
             return
-        cursor, report.full_resync = Cursor.load(self.region, peer.name, source.identity)
+        local = self._local_incarnation()
+        cursor, report.full_resync = Cursor.load(self.region, peer.name, source.identity, local)
         heads = source.heads()
         due: dict[int, int] = {}
         for shard, head in enumerate(heads):
@@ -145,23 +146,8 @@ class Syncer:
                     if len(entries) == limit
                 }
                 fetch = reader.submit(self._fetch, source, due) if due else None
-                for name, problem in [(n, f) for n, f in stored.items() if isinstance(f, str)]:
-                    self._reject(report, name, f"key {name!r} rejected: {problem}")
-                    del stored[name]
-                merged = self.region.merge_peer_hashes(stored)
-                if merged.failed:
-                    # Nothing is known of these keys: end the pass with the
-                    # cursor before them, so the next pass reads them again.
-                    name, error = next(iter(merged.failed.items()))
-                    raise PassAborted(
-                        f"merging into {self.region.name} failed for {len(merged.failed)} keys "
-                        f"(first {name!r}: {error}); the cursor stays, the next pass retries"
-                    )
-                probe.observe(self.region, merged.changed)
+                self._merge_page(report, stored)
                 report.keys_read += sum(len(entries) for entries in page.values())
-                report.keys_changed += len(merged.changed)
-                for key, error in merged.rejected.items():
-                    self._reject(report, key, str(error))
                 cursor.advance(
                     self.region,
                     {shard: entries[-1][1] for shard, entries in page.items() if entries},
@@ -170,6 +156,41 @@ class Syncer:
         report.peer_version = sum(heads)
         report.cursor_version = cursor.total
         report.lag = source.pending(cursor.versions)
+
+    def _local_incarnation(self) -> str:
+        """This region's incarnation as its Redis holds it now (adopted if it changed)."""
+        stored = self.region.guard.stored()
+        if stored is None or stored.incarnation != self.region.incarnation:
+            self.region.refresh_identity()
+        return self.region.incarnation
+
+    def _merge_page(self, report: PeerReport, stored: dict[str, Any]) -> None:
+        """Merge one page's hashes; raise :class:`PassAborted` when the cursor must not move."""
+        before = self.region.incarnation
+        for name, problem in [(n, f) for n, f in stored.items() if isinstance(f, str)]:
+            self._reject(report, name, f"key {name!r} rejected: {problem}")
+            del stored[name]
+        merged = self.region.merge_peer_hashes(stored)
+        if merged.failed:
+            # Nothing is known of these keys: end the pass with the
+            # cursor before them, so the next pass reads them again.
+            name, error = next(iter(merged.failed.items()))
+            raise PassAborted(
+                f"merging into {self.region.name} failed for {len(merged.failed)} keys "
+                f"(first {name!r}: {error}); the cursor stays, the next pass retries"
+            )
+        if self.region.incarnation != before:
+            # The local Redis lost its data under the pass (a wipe, a restore):
+            # what earlier pages merged is gone, so no cursor may count it.
+            raise PassAborted(
+                f"the Redis of {self.region.name} changed incarnation during the pass "
+                f"({before} -> {self.region.incarnation}: wiped or restored?); "
+                "the next pass pulls this peer from the start"
+            )
+        probe.observe(self.region, merged.changed)
+        report.keys_changed += len(merged.changed)
+        for key, error in merged.rejected.items():
+            self._reject(report, key, str(error))
 
     def _fetch(
         self, source: PeerIncarnation, after: dict[int, int]
