@@ -10,6 +10,7 @@ says what is expected.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -44,19 +45,32 @@ class SettingKind:
     parse: Callable[[Any], Any]
 
 
-def _positive(number: float) -> float:
-    if number <= 0:
-        raise ValueError
-    return number
+def seconds(low: float, high: float) -> SettingKind:
+    """A finite number of seconds in ``[low, high]`` (``nan`` and ``inf`` are refused)."""
+
+    def parse(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value)
+        if not (math.isfinite(number) and low <= number <= high):
+            raise ValueError
+        return number
+
+    return SettingKind(f"number of seconds from {low:g} to {high:g}", parse)
 
 
-def _whole(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError
-    whole = int(value)
-    if whole <= 0:
-        raise ValueError
-    return whole
+def whole(low: int, high: int) -> SettingKind:
+    """A whole number in ``[low, high]``; ``2.7`` is refused, not truncated."""
+
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or isinstance(value, float):
+            raise ValueError
+        number = int(value.strip()) if isinstance(value, str) else value
+        if not isinstance(number, int) or not low <= number <= high:
+            raise ValueError
+        return number
+
+    return SettingKind(f"whole number from {low} to {high}", parse)
 
 
 def _flag_value(value: object) -> bool:
@@ -81,8 +95,6 @@ def _text(value: object) -> str:
 
 
 TEXT = SettingKind("string", _text)
-POSITIVE_NUMBER = SettingKind("positive number", lambda value: _positive(float(value)))
-POSITIVE_WHOLE = SettingKind("positive whole number", _whole)
 FLAG = SettingKind("true or false", _flag_value)
 STRINGS = SettingKind("list of strings", _strings)
 PEERS = SettingKind("list of peers", tuple)
@@ -118,19 +130,19 @@ class RegionConfig:
     #: Where the RQ queue lives (RQ needs a plain Redis); default: ``redis_url``.
     queue_url: str | None = None
     #: Seconds between sync passes from each peer.
-    sync_interval: float = setting(POSITIVE_NUMBER, 0.5)
+    sync_interval: float = setting(seconds(0.01, 3600), 0.5)
     #: Socket timeout (seconds) for every call to a peer's Redis.
-    peer_timeout: float = setting(POSITIVE_NUMBER, PEER_TIMEOUT)
+    peer_timeout: float = setting(seconds(0.01, 600), PEER_TIMEOUT)
     #: Keys read from a peer per shard per round of a pass.
-    sync_batch: int = setting(POSITIVE_WHOLE, SYNC_BATCH)
+    sync_batch: int = setting(whole(1, 100_000), SYNC_BATCH)
     #: Longest wait (seconds) between attempts at a peer that keeps failing.
-    max_backoff: float = setting(POSITIVE_NUMBER, 30.0)
+    max_backoff: float = setting(seconds(0.01, 86_400), 30.0)
     exporter_bind: str = "0.0.0.0"
-    exporter_port: int = setting(POSITIVE_WHOLE, 9108)
+    exporter_port: int = setting(whole(1, 65_535), 9108)
     #: Names or glob patterns of the keys the exporter reports.
     exporter_keys: tuple[str, ...] = setting(STRINGS, ("*",))
     #: Most per-key series the exporter emits; the rest are counted as dropped.
-    exporter_max_keys: int = setting(POSITIVE_WHOLE, EXPORTER_MAX_KEYS)
+    exporter_max_keys: int = setting(whole(1, 1_000_000), EXPORTER_MAX_KEYS)
 
     @property
     def queue(self) -> str:
@@ -217,11 +229,16 @@ def _from_file(path: Path) -> dict[str, Any]:
                 raise ConfigError(f"{path}: peers must be [[peers]] tables with name and url")
             try:
                 values["peers"] = tuple(
-                    PeerConfig(str(p["name"]), str(p["url"]), _flag(p.get("cluster", False)))
+                    PeerConfig(_text(p["name"]), _text(p["url"]), _flag(p.get("cluster", False)))
                     for p in value
                 )
             except KeyError as exc:
                 raise ConfigError(f"{path}: a [[peers]] entry has no {exc.args[0]}") from None
+            except ValueError:
+                raise ConfigError(
+                    f"{path}: a [[peers]] entry's name and url must be strings "
+                    '(name = "us", url = "redis://...")'
+                ) from None
         elif key in _TOP_LEVEL:
             values[key] = value
         else:

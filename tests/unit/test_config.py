@@ -80,7 +80,10 @@ def test_environment_alone_is_enough() -> None:
         ('region = "e u"\nredis_url = "redis://x"', "region name"),
         ('region = "eu"\nredis_url = "redis://x"\ncolour = 1', "unknown setting 'colour'"),
         ('region = "eu"\nredis_url = "redis://x"\n[sync]\nspeed = 1', "unknown setting sync.speed"),
-        ('region = "eu"\nredis_url = "redis://x"\n[sync]\ninterval = -1', "positive number"),
+        (
+            'region = "eu"\nredis_url = "redis://x"\n[sync]\ninterval = -1',
+            "number of seconds from 0.01 to 3600",
+        ),
         ('region = "eu"\nredis_url = "redis://x"\n[[peers]]\nname = "us"', "has no url"),
         (
             'region = "eu"\nredis_url = "redis://x"\n[[peers]]\nname = "eu"\nurl = "redis://y"',
@@ -131,3 +134,35 @@ def test_passwords_never_show() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_peers("redis://:hunter2@x")
     assert "hunter2" not in str(caught.value)
+
+
+BASE = 'region = "eu"\nredis_url = "redis://x"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[sync]\ninterval = nan", "sync_interval = 'nan' is not a valid number of seconds"),
+        ("[sync]\ninterval = inf", "sync_interval = 'inf' is not a valid number of seconds"),
+        ("[sync]\ntimeout = 1e-9", "peer_timeout = '1e-09' is not a valid number of seconds"),
+        ("[sync]\nbatch = 2.7", "sync_batch = '2.7' is not a valid whole number from 1"),
+        ("[exporter]\nport = 70000", "exporter_port = '70000' is not a valid whole number"),
+        ('[[peers]]\nname = 5\nurl = "redis://y"', "name and url must be strings"),
+    ],
+)
+def test_non_finite_and_out_of_range_settings_are_refused(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, BASE + text), env={})
+
+
+@pytest.mark.parametrize("interval", ["nan", "inf", "-inf", "0"])
+def test_a_non_finite_interval_from_the_environment_is_refused(interval: str) -> None:
+    env = {
+        "CRDTREDIS_REGION": "eu",
+        "CRDTREDIS_REDIS_URL": "redis://x:1/0",
+        "CRDTREDIS_SYNC_INTERVAL": interval,
+    }
+    with pytest.raises(ConfigError, match="sync_interval"):
+        load_config(env=env)
