@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from crdtredis.errors import CRDTRedisError
 from crdtredis.store.identity import REGION_PATTERN
@@ -325,10 +325,19 @@ def _checked(config: RegionConfig) -> RegionConfig:
     for name, url in [("redis_url", config.redis_url), ("queue_url", config.queue_url)] + [
         (f"peer {p.name}", p.url) for p in config.peers
     ]:
-        if url is not None and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        if url is None:
+            continue
+        if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
             raise ConfigError(
                 f"{name} {redact(url)!r} must be a redis://, rediss:// or unix:// URL"
             )
+        try:
+            if urlsplit(url).port == 0:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(
+                f"{name} {redact(url)!r} has no valid port: give a number from 1 to 65535"
+            ) from None
     return config
 
 
@@ -337,18 +346,33 @@ def with_overrides(config: RegionConfig, **changes: Any) -> RegionConfig:
     return _checked(replace(config, **_coerce(changes)))
 
 
+#: Query parameters of a Redis URL that carry credentials (redis-py honours both).
+SECRET_PARAMETERS = ("password", "username")
+
+
 def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***``, safe to print or log."""
+    """``url`` with every credential replaced by ``***``, safe to print, log or store.
+
+    Covers each form redis-py accepts: a password in the userinfo
+    (``redis://user:secret@host``) and ``password=`` / ``username=`` query
+    parameters. Never raises, whatever the URL (a bad port, say).
+    """
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparseable URL>"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+    safe = url
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        safe = safe.replace(parts.netloc, f"{userinfo.split(':', 1)[0]}:***@{hostport}", 1)
+    if parts.query:
+        query = "&".join(
+            f"{key}=***" if unquote(key).lower() in SECRET_PARAMETERS else f"{key}{eq}{value}"
+            for key, eq, value in (item.partition("=") for item in parts.query.split("&"))
+        )
+        head, _, tail = safe.partition("?")
+        safe = f"{head}?{query}" + (f"#{tail.split('#', 1)[1]}" if "#" in tail else "")
+    return safe
 
 
 __all__ = ["ConfigError", "PeerConfig", "RegionConfig", "load_config", "parse_peers", "redact"]

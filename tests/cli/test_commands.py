@@ -203,3 +203,27 @@ def test_a_malformed_config_file_is_exit_2(tmp_path: Path, regions: Regions) -> 
     assert done.returncode == 2
     assert done.stderr == "error: setting redis_url = '5' is not a valid string\n"
     assert Region("eu", regions.servers["eu"].url).type_of("x") is None
+
+
+def test_a_password_in_the_query_string_is_never_shown_or_stored(regions: Regions) -> None:
+    secret = "s3cr3t-query"
+    broken = Shell(regions, peers=f"us=redis://127.0.0.1:1/0?password={secret}")
+    code, out, err = broken("sync")
+    assert code == 1 and "unreachable" in out
+    code, status, _ = broken("status", "--json")
+    assert code == 0 and "password=***" in status
+    stored = regions.servers["eu"].client().hgetall(regions.open("eu").layout.sync_stats_key("us"))
+    assert stored and secret.encode() not in b"".join([*stored.keys(), *stored.values()])
+    assert secret not in out + err + status
+
+
+@pytest.mark.parametrize("port", ["99999", "abc"])
+def test_a_url_with_a_password_and_a_bad_port_is_one_line_exit_2(
+    regions: Regions, port: str
+) -> None:
+    shell = Shell(regions)
+    shell.env["CRDTREDIS_REDIS_URL"] = f"redis://:hunter2@127.0.0.1:{port}/0"
+    done = shell.script("get", "x")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "has no valid port" in done.stderr and "hunter2" not in done.stderr

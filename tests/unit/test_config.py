@@ -166,3 +166,20 @@ def test_a_non_finite_interval_from_the_environment_is_refused(interval: str) ->
     }
     with pytest.raises(ConfigError, match="sync_interval"):
         load_config(env=env)
+
+
+@pytest.mark.parametrize(
+    ("url", "safe"),
+    [
+        ("redis://h:6379/0?password=pw&db=1", "redis://h:6379/0?password=***&db=1"),
+        ("redis://h/0?username=me&Password=x%40y", "redis://h/0?username=***&Password=***"),
+        ("unix:///tmp/r.sock?password=s", "unix:///tmp/r.sock?password=***"),
+        ("redis://u:pw@h:99999/0", "redis://u:***@h:99999/0"),
+        ("redis://u:pw@h:abc/0", "redis://u:***@h:abc/0"),
+        ("redis://u:p@w@h/0", "redis://u:***@h/0"),
+    ],
+)
+def test_every_form_of_credential_is_redacted_and_bad_ports_do_not_crash(
+    url: str, safe: str
+) -> None:
+    assert redact(url) == safe
