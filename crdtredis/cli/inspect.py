@@ -12,6 +12,7 @@ from rich.table import Table
 
 from crdtredis.cli.app import BadInput, Settings, pass_settings
 from crdtredis.replication.inspection import inspect_key, region_status
+from crdtredis.replication.lock import LEASE_SECONDS
 
 
 def _console() -> Console:
@@ -33,6 +34,11 @@ def _value_text(entry: dict[str, Any]) -> str:
         shown = ", ".join(entry["members"][:8]) + (" ..." if len(entry["members"]) > 8 else "")
         return f"{len(entry['members'])} members: {shown}"
     return f"{entry['length']} events"
+
+
+def _lag(peer: dict[str, Any]) -> str:
+    age = peer["lag_age_seconds"]
+    return str(peer["lag_changes"]) + ("" if age is None else f" ({age:.0f}s ago)")
 
 
 @click.command()
@@ -91,7 +97,10 @@ def inspect(settings: Settings, key: str, as_json: bool) -> None:
 @pass_settings
 def status(settings: Settings, as_json: bool) -> None:
     """Show the region's identity, its peers, their sync statistics and lag."""
-    report = region_status(settings.region())
+    config = settings.config
+    # A peer is stalled once no pass tried it for longer than the longest backoff allows.
+    stalled_after = config.max_backoff + config.sync_interval + 2 * LEASE_SECONDS
+    report = region_status(settings.region(), stalled_after)
     if as_json:
         click.echo(json.dumps(report))
         return
@@ -104,6 +113,7 @@ def status(settings: Settings, as_json: bool) -> None:
     table = Table(title="peers", title_justify="left")
     for column in (
         "peer",
+        "state",
         "reachable",
         "last success",
         "lag",
@@ -116,9 +126,10 @@ def status(settings: Settings, as_json: bool) -> None:
     for peer in report["peers"]:
         table.add_row(
             f"{peer['peer']} ({peer['url']})",
+            peer["state"].upper() if peer["state"] != "ok" else "ok",
             "yes" if peer["reachable"] else "NO",
             _when(peer["last_success"]),
-            str(peer["lag_changes"]),
+            _lag(peer),
             str(peer["consecutive_failures"]),
             str(peer["keys_merged_total"]),
             str(peer["errors_total"]),

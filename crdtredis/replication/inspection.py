@@ -90,17 +90,47 @@ def inspect_key(region: Region, name: str) -> dict[str, Any]:
     return report
 
 
-def region_status(region: Region) -> dict[str, Any]:
-    """The region's identity, its peers with their sync statistics, and its size."""
+#: Seconds without a successful pass after which a peer not failing shows as stalled.
+STALLED_AFTER = 60.0
+
+
+def _age(now: float, then: float | None) -> float | None:
+    return None if then is None else round(now - then, 3)
+
+
+def peer_state(seen: dict[str, Any], now: float, stalled_after: float) -> str:
+    """How sync from a peer goes: ``never`` tried, ``failing``, ``stalled`` or ``ok``.
+
+    Stalled: no pass succeeded for ``stalled_after`` seconds although none
+    failed either (passes skipped behind a lease nobody renews, no worker
+    running).
+    """
+    if seen["last_attempt"] is None:
+        return "never"
+    if seen["consecutive_failures"]:
+        return "failing"
+    last = seen["last_success"]
+    return "stalled" if last is None or now - last > stalled_after else "ok"
+
+
+def region_status(region: Region, stalled_after: float = STALLED_AFTER) -> dict[str, Any]:
+    """The region's identity, its peers with their sync statistics, and its size.
+
+    A peer with no successful (and no failed) pass for ``stalled_after``
+    seconds shows as ``stalled`` whatever its last figures say; ``lag_age_seconds`` says how
+    old the lag figure is (it is taken by the last successful pass).
+    """
     identity = region.identity
     now = time.time()
     peers = []
     for peer in region.peers:
         seen = stats.read(region, peer.name).to_dict()
         seen["reachable"] = peer.ping()
-        seen["seconds_since_success"] = (
-            None if seen["last_success"] is None else round(now - seen["last_success"], 3)
-        )
+        seen["seconds_since_success"] = _age(now, seen["last_success"])
+        seen["seconds_since_attempt"] = _age(now, seen["last_attempt"])
+        seen["lag_age_seconds"] = seen["seconds_since_success"]
+        seen["lease_held"] = bool(region.client.exists(region.layout.lock_key(peer.name)))
+        seen["state"] = peer_state(seen, now, stalled_after)
         seen["url"] = peer.where
         peers.append(seen)
     return {

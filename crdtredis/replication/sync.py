@@ -104,7 +104,7 @@ class Syncer:
                 report.skipped = "another pass from this peer is under way"
             else:
                 try:
-                    self._pull(peer, report, lock)
+                    self._pull(peer, report)
                 finally:
                     lock.release()
         except (redis.exceptions.RedisError, OSError, CRDTRedisError, ValueError) as exc:
@@ -120,7 +120,7 @@ class Syncer:
             log.warning("could not record sync statistics for %s: %s", peer.name, exc)
         return report
 
-    def _pull(self, peer: Peer, report: PeerReport, lock: PassLock) -> None:
+    def _pull(self, peer: Peer, report: PeerReport) -> None:
         source = peer.open()
         if source is None:
             return
@@ -152,7 +152,6 @@ class Syncer:
                     self.region,
                     {shard: entries[-1][1] for shard, entries in page.items() if entries},
                 )
-                lock.refresh()
         report.peer_version = sum(heads)
         report.cursor_version = cursor.total
         report.lag = source.pending(cursor.versions)

@@ -23,6 +23,7 @@ from rq.job import Job, JobStatus
 from crdtredis.config import RegionConfig
 from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import Region, probe, stats
+from crdtredis.replication.lock import LEASE_SECONDS
 from crdtredis.workers import jobs
 
 log = logging.getLogger(__name__)
@@ -33,8 +34,9 @@ JOB_TIMEOUT = 1800
 #: Seconds between convergence probes written by each worker.
 PROBE_INTERVAL = 1.0
 #: Seconds after which a started job whose pass holds no lock is taken as
-#: abandoned (twice the pass lock's lifetime).
-ABANDONED_AFTER = 120.0
+#: abandoned: a pass takes its lease at once and keeps it alive, so a job
+#: started this long ago with no lease held has a dead worker.
+ABANDONED_AFTER = 2 * LEASE_SECONDS
 FINISHED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 
 
@@ -92,7 +94,7 @@ class SyncScheduler:
 
         Abandoned: started, but its worker died (SIGKILL, a lost machine). RQ
         would keep it for the job timeout; here a started job whose pass holds
-        no lock any more, well after the lock's lifetime, is given up.
+        no lease, two lease lifetimes after it started, is given up.
         """
         try:
             job = Job.fetch(job_id, connection=self.queue.connection)
