@@ -29,6 +29,18 @@ class SlotOverflowError(CRDTRedisError, ValueError):
         self.name, self.amount = name, amount
 
 
+class ObstructedKeyError(CRDTRedisError, ValueError):
+    """The Redis key an object lives in holds something crdtredis did not write."""
+
+    def __init__(self, name: str, kind: str) -> None:
+        super().__init__(
+            f"key {name!r} is taken in the local Redis by a {kind} key that crdtredis did not "
+            "write; nothing was written: remove or rename that Redis key, and the object "
+            "syncs again at the next pass"
+        )
+        self.name, self.kind = name, kind
+
+
 class InvalidStateError(CRDTRedisError, ValueError):
     """Replicated state (from a peer or a caller) failed validation and was not merged."""
 

@@ -43,6 +43,8 @@ class PeerReport:
     keys_read: int = 0
     keys_changed: int = 0
     rejected: dict[str, str] = field(default_factory=dict)
+    #: Keys a local key of another kind kept out: tried again every pass.
+    obstructed: dict[str, str] = field(default_factory=dict)
     full_resync: bool = False
     duration: float = 0.0
     error: str | None = None
@@ -63,6 +65,7 @@ class PeerReport:
             return f"{self.peer}: skipped ({self.skipped})"
         outcome = "ok" if self.ok else f"FAILED: {self.error}"
         extra = f", {len(self.rejected)} rejected" if self.rejected else ""
+        extra += f", {len(self.obstructed)} obstructed" if self.obstructed else ""
         resync = ", full resync" if self.full_resync else ""
         return (
             f"{self.peer}: {outcome}; {self.keys_read} keys read, {self.keys_changed} changed"
@@ -125,6 +128,7 @@ class Syncer:
         if source is None:
             return
         local = self._local_incarnation()
+        self._retry_obstructed(source, report)
         cursor, report.full_resync = Cursor.load(self.region, peer.name, source.identity, local)
         heads = source.heads()
         due: dict[int, int] = {}
@@ -163,8 +167,25 @@ class Syncer:
             self.region.refresh_identity()
         return self.region.incarnation
 
-    def _merge_page(self, report: PeerReport, stored: dict[str, Any]) -> None:
-        """Merge one page's hashes; raise :class:`PassAborted` when the cursor must not move."""
+    def _retry_obstructed(self, source: PeerIncarnation, report: PeerReport) -> None:
+        """Merge again the keys a local obstacle kept out; forget those that got through."""
+        retry_key = self.region.layout.retry_key(source.peer.name)
+        names = sorted(self.region.client.smembers(retry_key))
+        if not names:
+            return
+        stored = self._hashes(names, source.read(names))
+        report.keys_read += len(stored)
+        still = self._merge_page(report, stored)
+        done = [name for name in names if name not in still]
+        if done:
+            self.region.client.srem(retry_key, *done)
+
+    def _merge_page(self, report: PeerReport, stored: dict[str, Any]) -> set[str]:
+        """Merge one page's hashes; return the names still obstructed.
+
+        Raises:
+            PassAborted: the cursor must not move past this page.
+        """
         before = self.region.incarnation
         for name, problem in [(n, f) for n, f in stored.items() if isinstance(f, str)]:
             self._reject(report, name, f"key {name!r} rejected: {problem}")
@@ -190,6 +211,14 @@ class Syncer:
         report.keys_changed += len(merged.changed)
         for key, error in merged.rejected.items():
             self._reject(report, key, str(error))
+        if merged.obstructed:
+            # A local obstacle, not bad peer data: keep the names to try
+            # again at every pass, and let the cursor move on for the rest.
+            self.region.client.sadd(self.region.layout.retry_key(report.peer), *merged.obstructed)
+            for key, error in merged.obstructed.items():
+                report.obstructed[key] = str(error)
+                log.warning("sync %s <- %s: %s", self.region.name, report.peer, error)
+        return set(merged.obstructed)
 
     def _fetch(
         self, source: PeerIncarnation, after: dict[int, int]
@@ -197,15 +226,20 @@ class Syncer:
         """One page: what changed past ``after`` in each shard, and those objects' hashes."""
         page = source.changes(after, self._limit(len(after)))
         names = [name for entries in page.values() for name, _ in entries]
+        return page, self._hashes(names, source.read(names))
+
+    @staticmethod
+    def _hashes(names: list[str], read: list[Any]) -> dict[str, Any]:
+        """The peer's hashes by name: missing ones left out, unreadable ones as a reason."""
         stored: dict[str, Any] = {}
-        for name, fields in zip(names, source.read(names), strict=True):
+        for name, fields in zip(names, read, strict=True):
             if isinstance(fields, redis.exceptions.ResponseError):
                 stored[name] = f"the peer cannot read it as a hash: {fields}"
             elif isinstance(fields, Exception):
                 raise fields
             elif fields:
                 stored[name] = fields
-        return page, stored
+        return stored
 
     def _limit(self, shards: int) -> int:
         """Keys read per shard in a round: ``batch``, less when many shards are due at once."""

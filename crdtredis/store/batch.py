@@ -156,6 +156,9 @@ class MergeReport:
     #: Objects not merged because their whole script call failed (out of
     #: memory, a failover, ...): nothing is known about them; try again.
     failed: dict[str, Exception] = field(default_factory=dict)
+    #: Objects not merged because a local Redis key of another kind is in
+    #: the way: nothing was written; they merge once the obstacle is gone.
+    obstructed: dict[str, Exception] = field(default_factory=dict)
 
     def record(self, region: RegionStore, name: str, result: Any, code: str) -> None:
         """Note the merge script's result for object ``name`` (stored as type ``code``)."""
@@ -170,13 +173,13 @@ class MergeReport:
         else:
             kind, _, detail = str(result).partition(" ")
             wanted = region.types.name_of_code(code)
-            self.rejected[name] = refusal_error(kind, detail, name, wanted, region.types)
+            error = refusal_error(kind, detail, name, wanted, region.types)
+            (self.obstructed if kind == "OBSTRUCTED" else self.rejected)[name] = error
 
     def raise_for(self, name: str) -> None:
-        if name in self.rejected:
-            raise self.rejected[name]
-        if name in self.failed:
-            raise self.failed[name]
+        for problems in (self.rejected, self.obstructed, self.failed):
+            if name in problems:
+                raise problems[name]
 
 
 def merge_many(region: RegionStore, states: Mapping[str, StateDict]) -> MergeReport:

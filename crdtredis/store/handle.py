@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from redis.exceptions import ResponseError
+
 from crdtredis.crdt.interface import CRDT, StateDict
-from crdtredis.errors import InvalidStateError, WrongTypeError
+from crdtredis.errors import CRDTRedisError, InvalidStateError, ObstructedKeyError, WrongTypeError
 from crdtredis.store.layout import check_name
 from crdtredis.store.refusal import refusal_error
 from crdtredis.store.scripts import LuaScript, ScriptError, script
@@ -47,9 +50,26 @@ class RedisObject(Generic[Pure]):
 
     def _fields(self) -> dict[str, str]:
         """The object's hash, after checking it is of this type (empty if missing)."""
-        fields: dict[str, str] = self.region.client.hgetall(self.key)
+        with self.obstacles_named():
+            fields: dict[str, str] = self.region.client.hgetall(self.key)
         self._check_code(fields.get(""))
         return fields
+
+    @contextmanager
+    def obstacles_named(self) -> Iterator[None]:
+        """Turn Redis's bare ``WRONGTYPE`` into an error that names the key and what to do."""
+        try:
+            yield
+        except ResponseError as exc:
+            if "WRONGTYPE" not in str(exc):
+                raise
+            kind = self.region.client.type(self.key)
+            if kind not in ("hash", "none"):
+                raise ObstructedKeyError(self.name, kind) from None
+            raise CRDTRedisError(
+                f"key {self.name!r}: a bookkeeping key of its shard ({self.keys[0]} or "
+                f"{self.keys[1]}) is not what crdtredis wrote ({exc}); nothing was written"
+            ) from None
 
     def _check_code(self, stored: str | None) -> None:
         if stored is not None and stored != self.code:
@@ -61,7 +81,8 @@ class RedisObject(Generic[Pure]):
 
     def _write_with(self, lua: LuaScript, build: Callable[[], list[str]]) -> Any:
         try:
-            return self.region.write(self.shard, self.keys, lua, build)
+            with self.obstacles_named():
+                return self.region.write(self.shard, self.keys, lua, build)
         except ScriptError as exc:
             raise self.refusal(exc) from None
 

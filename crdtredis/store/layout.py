@@ -10,6 +10,8 @@ A region's Redis holds, under a prefix (``crdt`` by default)::
     crdt#cursor:<peer>      how far this region has pulled from <peer> (replication)
     crdt#sync:<peer>        statistics of the last sync passes from <peer>
     crdt#lock:<peer>        held by the one sync pass from <peer> under way
+    crdt#retry:<peer>       names from <peer> a local key of another kind kept out;
+                            each pass tries them again
     crdt#convergence:<o>    histogram of convergence time of probes from region <o>
     crdt#convergence-origins  the regions <o> with such a histogram
 
@@ -136,6 +138,9 @@ class KeyLayout:
 
     def sync_stats_key(self, peer: str) -> str:
         return f"{self.prefix}#sync:{peer}"
+
+    def retry_key(self, peer: str) -> str:
+        return f"{self.prefix}#retry:{peer}"
 
     def lock_key(self, peer: str) -> str:
         return f"{self.prefix}#lock:{peer}"

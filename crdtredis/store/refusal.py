@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from crdtredis.errors import InvalidStateError, SlotOverflowError, WrongTypeError
+from crdtredis.errors import (
+    InvalidStateError,
+    ObstructedKeyError,
+    SlotOverflowError,
+    WrongTypeError,
+)
 
 if TYPE_CHECKING:
     from crdtredis.store.types.registry import TypeRegistry
@@ -19,6 +24,8 @@ def refusal_error(code: str, detail: str, name: str, wanted: str, types: TypeReg
     """
     if code == "WRONGTYPE":
         return WrongTypeError(name, types.name_of_code(detail), wanted)
+    if code == "OBSTRUCTED":
+        return ObstructedKeyError(name, detail)
     if code == "OVERFLOW":
         return SlotOverflowError(name, int(detail))
     if code == "NOTMEMBER":

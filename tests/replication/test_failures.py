@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from crdtredis.errors import CRDTRedisError
+from crdtredis.errors import CRDTRedisError, ObstructedKeyError
 from crdtredis.replication import stats
 from tests.replication.conftest import Regions, converge
 
@@ -110,19 +110,45 @@ def test_a_corrupt_peer_key_is_rejected_and_the_rest_syncs(regions: Regions) -> 
     assert eu.counter("words").value() == 1 + 9 + 1
 
 
-def test_a_key_of_another_redis_type_is_rejected_not_retried_forever(regions: Regions) -> None:
+def test_a_local_key_of_another_redis_type_holds_back_that_key_alone_until_removed(
+    regions: Regions,
+) -> None:
     eu, us = regions.open("eu"), regions.open("us")
     us.incr_many({f"c{i}": 1 for i in range(20)})
-    regions.servers["eu"].client().set(eu.layout.data_key("c7"), "a string")
+    local = regions.servers["eu"].client()
+    local.set(eu.layout.data_key("c7"), "a string")
     report = eu.sync_peer("us")
-    assert report.ok and list(report.rejected) == ["c7"]
-    assert "string key" in report.rejected["c7"]
-    assert eu.sync_peer("us").keys_read == 0  # the cursor moved on
+    assert report.ok and list(report.obstructed) == ["c7"] and not report.rejected
+    assert "taken in the local Redis by a string key" in report.obstructed["c7"]
+    assert sum(eu.counter(f"c{i}").value() for i in range(20) if i != 7) == 19
+    again = eu.sync_peer("us")  # the cursor moved on; the obstructed key alone is retried
+    assert again.ok and again.keys_read == 1 and list(again.obstructed) == ["c7"]
+    local.delete(eu.layout.data_key("c7"))
+    cleared = eu.sync_peer("us")
+    assert cleared.ok and not cleared.obstructed and cleared.keys_changed == 1
+    assert eu.counter("c7").value() == 1
+    assert eu.sync_peer("us").keys_read == 0  # nothing left to retry
+
+
+def test_a_peer_key_of_another_redis_type_is_rejected_alone(regions: Regions) -> None:
+    eu, us = regions.open("eu"), regions.open("us")
+    us.counter("c").incr()
     regions.servers["us"].client().set(us.layout.data_key("s"), "x")
     us.client.zadd(us.layout.changes_key(us.layout.shard_of("s")), {"s": 10**6})
     us.client.hset(us.layout.head_key(us.layout.shard_of("s")), "v", 10**6)
     report = eu.sync_peer("us")
     assert report.ok and "cannot read it as a hash" in report.rejected["s"]
+    assert eu.counter("c").value() == 1
+
+
+def test_a_local_write_on_a_key_of_another_redis_type_names_it(regions: Regions) -> None:
+    eu = regions.open("eu")
+    regions.servers["eu"].client().set(eu.layout.data_key("taken"), "x")
+    with pytest.raises(ObstructedKeyError, match="key 'taken' is taken .* by a string key"):
+        eu.counter("taken").incr()
+    with pytest.raises(ObstructedKeyError):
+        eu.counter("taken").value()
+    assert regions.servers["eu"].client().get(eu.layout.data_key("taken")) == b"x"
 
 
 @pytest.mark.parametrize(

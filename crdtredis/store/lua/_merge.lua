@@ -15,8 +15,9 @@
 -- Returns  one entry per object: 1 changed (and recorded in the index with a
 --          new version), 0 nothing new (nothing recorded: no ping-pong), an
 --          error string 'WRONGTYPE <stored>' / 'CONFLICT <field>' for an
---          object left untouched, or 'FAILED <error>' when Redis itself
---          failed on the object (try again).
+--          object left untouched, 'OBSTRUCTED <redis type>' when the local
+--          key is no hash, or 'FAILED <error>' when Redis itself failed on
+--          the object (try again).
 local guard = crdt_guard(KEYS[1], ARGV[1])
 if guard then return crdt_fail(guard) end
 
@@ -45,8 +46,9 @@ for i = 3, #KEYS do
   if not ok then
     local message = type(outcome) == 'table' and outcome.err or tostring(outcome)
     if string.find(message, 'WRONGTYPE', 1, true) then
-      -- Not a hash at all: refused before anything was written, for good.
-      results[#results + 1] = 'WRONGTYPE ' .. redis.call('TYPE', KEYS[i]).ok .. ' key'
+      -- Not a hash at all, a local obstacle: refused before anything was
+      -- written; the caller keeps the object to try again once it is gone.
+      results[#results + 1] = 'OBSTRUCTED ' .. redis.call('TYPE', KEYS[i]).ok
     else
       -- Redis failed on this object (out of memory, say): it may be partly
       -- written, so it is recorded as changed (harmless if not) and reported

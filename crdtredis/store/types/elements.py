@@ -23,7 +23,8 @@ class RedisSet(RedisObject[AnySet]):
     def __contains__(self, element: object) -> bool:
         if not isinstance(element, str):
             return False
-        stored, value = self.region.client.hmget(self.key, ["", f".{element}"])
+        with self.obstacles_named():
+            stored, value = self.region.client.hmget(self.key, ["", f".{element}"])
         self._check_code(stored)
         return self._is_live(value)
 
