@@ -93,6 +93,13 @@ class Peer:
         return f"Peer({self.name!r}, {self.where})"
 
 
+def _version(text: str) -> int:
+    """A shard version as stored: a canonical non-negative decimal."""
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"head version {text[:40]!r} is not a number")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class PeerIncarnation:
     """A peer with the identity it had when opened, and its key layout; reads go through it."""
@@ -104,12 +111,42 @@ class PeerIncarnation:
     def _pipeline(self) -> Any:
         return self.peer.client.pipeline(transaction=False)
 
-    def heads(self) -> list[int]:
-        """Each shard's latest version (0 for a shard never written)."""
+    def heads(self) -> tuple[list[int | None], dict[int, str]]:
+        """Each shard's latest version, and what is wrong with the shards that are corrupt.
+
+        A shard's version is the larger of its head's and its change index's
+        newest entry (a head found below its index would otherwise send the
+        shard into a full resync at every pass). A shard whose head or index
+        holds something that is not a version is reported and given as None
+        (skipped), so the other shards still sync. One round trip.
+        """
         pipe = self._pipeline()
         for shard in range(self.layout.shards):
             pipe.hget(self.layout.head_key(shard), "v")
-        return [int(v or 0) for v in pipe.execute()]
+            pipe.zrevrange(self.layout.changes_key(shard), 0, 0, withscores=True)
+        replies = pipe.execute(raise_on_error=False)
+        heads: list[int | None] = []
+        problems: dict[int, str] = {}
+        for shard in range(self.layout.shards):
+            head, newest = replies[2 * shard], replies[2 * shard + 1]
+            try:
+                if isinstance(head, Exception) or isinstance(newest, Exception):
+                    raise ValueError(f"{head if isinstance(head, Exception) else newest}")
+                version = _version(head or "0")
+                indexed = int(newest[0][1]) if newest else 0
+            except (ValueError, TypeError, IndexError) as exc:
+                problems[shard] = (
+                    f"shard {shard} of peer {self.peer.name} is corrupt ({exc}); skipped"
+                )
+                heads.append(None)
+                continue
+            if indexed > version:
+                problems[shard] = (
+                    f"shard {shard} of peer {self.peer.name}: head version {version} is below "
+                    f"its change index ({indexed}); synced up to the index"
+                )
+            heads.append(max(version, indexed))
+        return heads, problems
 
     def changes(self, after: Mapping[int, int], limit: int) -> dict[int, Changes]:
         """For each shard, up to ``limit`` (name, version) past ``after[shard]``, oldest first."""
@@ -131,11 +168,11 @@ class PeerIncarnation:
         }
 
     def pending(self, after: Sequence[int]) -> int:
-        """How many changes the peer has indexed past ``after`` (one version per shard)."""
+        """How many changes the peer has indexed past ``after`` (corrupt shards left out)."""
         pipe = self._pipeline()
         for shard in range(self.layout.shards):
             pipe.zcount(self.layout.changes_key(shard), f"({after[shard]}", "+inf")
-        return sum(int(n) for n in pipe.execute())
+        return sum(int(n) for n in pipe.execute(raise_on_error=False) if isinstance(n, int))
 
     def read(self, names: Sequence[str]) -> list[dict[str, str] | Exception]:
         """The stored hashes of ``names``, in order (one pipeline).

@@ -100,7 +100,7 @@ def record(region: RegionStore, report: PeerReport) -> None:
     if report.skipped:
         pipe.execute()
         return
-    errors = len(report.rejected) + (0 if report.error is None else 1)
+    errors = len(report.rejected) + len(report.shard_problems) + (0 if report.error is None else 1)
     pipe.hincrby(key, "errors_total", errors)
     pipe.hincrby(key, "keys_read_total", report.keys_read)
     pipe.hincrby(key, "keys_merged_total", report.keys_changed)
@@ -121,7 +121,11 @@ def record(region: RegionStore, report: PeerReport) -> None:
         Histogram.observe(pipe, key, "duration", report.duration, DURATION_BUCKETS)
     else:
         pipe.hincrby(key, "failures", 1)
-    last_error = report.error or next(iter(report.rejected.values()), None)
+    last_error = (
+        report.error
+        or next(iter(report.rejected.values()), None)
+        or next(iter(report.shard_problems.values()), None)
+    )
     if last_error is not None:
         pipe.hset(key, mapping={"last_error": last_error, "last_error_time": f"{now:.6f}"})
     pipe.execute()

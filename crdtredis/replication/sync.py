@@ -43,6 +43,8 @@ class PeerReport:
     keys_read: int = 0
     keys_changed: int = 0
     rejected: dict[str, str] = field(default_factory=dict)
+    #: Peer shards whose head or index is corrupt (skipped) or inconsistent.
+    shard_problems: dict[int, str] = field(default_factory=dict)
     #: Keys a local key of another kind kept out: tried again every pass.
     obstructed: dict[str, str] = field(default_factory=dict)
     full_resync: bool = False
@@ -66,6 +68,7 @@ class PeerReport:
         outcome = "ok" if self.ok else f"FAILED: {self.error}"
         extra = f", {len(self.rejected)} rejected" if self.rejected else ""
         extra += f", {len(self.obstructed)} obstructed" if self.obstructed else ""
+        extra += f", {len(self.shard_problems)} bad shards" if self.shard_problems else ""
         resync = ", full resync" if self.full_resync else ""
         return (
             f"{self.peer}: {outcome}; {self.keys_read} keys read, {self.keys_changed} changed"
@@ -130,9 +133,14 @@ class Syncer:
         local = self._local_incarnation()
         self._retry_obstructed(source, report)
         cursor, report.full_resync = Cursor.load(self.region, peer.name, source.identity, local)
-        heads = source.heads()
+        heads, problems = source.heads()
+        for shard, problem in problems.items():
+            report.shard_problems[shard] = problem
+            log.warning("sync %s <- %s: %s", self.region.name, peer.name, problem)
         due: dict[int, int] = {}
         for shard, head in enumerate(heads):
+            if head is None:
+                continue
             if head < cursor.versions[shard]:
                 cursor.rewind(self.region, shard)
                 report.full_resync = True
@@ -156,7 +164,7 @@ class Syncer:
                     self.region,
                     {shard: entries[-1][1] for shard, entries in page.items() if entries},
                 )
-        report.peer_version = sum(heads)
+        report.peer_version = sum(h or 0 for h in heads)
         report.cursor_version = cursor.total
         report.lag = source.pending(cursor.versions)
 
