@@ -139,7 +139,11 @@ def _counter_refusal(
     region: RegionStore, outcome: Exception, type_name: str
 ) -> tuple[str | None, Exception]:
     """The refused counter (named after a tab in the detail) and its error."""
-    if not isinstance(outcome, ScriptError) or outcome.code not in ("WRONGTYPE", "OVERFLOW"):
+    if not isinstance(outcome, ScriptError) or outcome.code not in (
+        "WRONGTYPE",
+        "OVERFLOW",
+        "CORRUPT",
+    ):
         return None, outcome
     detail, _, name = outcome.detail.partition("\t")
     return name, refusal_error(outcome.code, detail, name, type_name, region.types)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from crdtredis.errors import (
+    CRDTRedisError,
     InvalidStateError,
     ObstructedKeyError,
     SlotOverflowError,
@@ -20,10 +21,21 @@ def refusal_error(code: str, detail: str, name: str, wanted: str, types: TypeReg
 
     ``detail`` is the part of the script's message before any tab: the stored
     type code for WRONGTYPE, the amount for OVERFLOW, the id for NOREF, the
-    field for CONFLICT.
+    field for CONFLICT and CORRUPT.
     """
     if code == "WRONGTYPE":
         return WrongTypeError(name, types.name_of_code(detail), wanted)
+    if code == "CORRUPT":
+        return InvalidStateError(
+            name,
+            f"stored slot {detail!r} is not an integer (the hash was changed outside "
+            "crdtredis); nothing was written",
+        )
+    if code == "BADINDEX":
+        return CRDTRedisError(
+            f"key {name!r}: the change index of its shard is not a sorted set (changed "
+            "outside crdtredis?); nothing was written: restore or delete that index key"
+        )
     if code == "OBSTRUCTED":
         return ObstructedKeyError(name, detail)
     if code == "OVERFLOW":

@@ -18,7 +18,7 @@
 --          object left untouched, 'OBSTRUCTED <redis type>' when the local
 --          key is no hash, or 'FAILED <error>' when Redis itself failed on
 --          the object (try again).
-local guard = crdt_guard(KEYS[1], ARGV[1])
+local guard = crdt_guard(KEYS[1], KEYS[2], ARGV[1])
 if guard then return crdt_fail(guard) end
 
 -- Join one object; returns 1 (changed), 0 (nothing new) or a refusal string.

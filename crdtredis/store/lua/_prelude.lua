@@ -5,11 +5,16 @@
 
 -- Refuse to write for a process whose idea of the region's identity is out of
 -- date (its Redis was wiped and re-created): 'NOSHARD' when the shard has no
--- head yet, 'STALE' when the head belongs to another incarnation.
-local function crdt_guard(head, incarnation)
+-- head yet, 'STALE' when the head belongs to another incarnation. Refuse too
+-- when the shard's change index is not a sorted set ('BADINDEX'): recording
+-- the change would fail after the object was written, and scripts do not
+-- roll back, so this is checked before any write.
+local function crdt_guard(head, changes, incarnation)
   local found = redis.call('HGET', head, 'inc')
   if not found then return 'NOSHARD' end
   if found ~= incarnation then return 'STALE' end
+  local kind = redis.call('TYPE', changes).ok
+  if kind ~= 'zset' and kind ~= 'none' then return 'BADINDEX' end
   return false
 end
 

@@ -6,8 +6,11 @@
 --          then per counter: name, amount (a decimal integer >= 0)
 -- Returns  when asked, {P, N}: the first counter's sums of increment and
 --          decrement slots as decimal strings (exact past 2^53); else the
---          number of counters. All counters are checked (type, overflow)
---          before any is written: on an error nothing is written.
+--          number of counters. All counters are checked (type, overflow,
+--          corrupt slots, the shard's index) before any is written: on an
+--          error nothing is written.
+-- Errors   WRONGTYPE, OVERFLOW, CORRUPT <field> (a slot that is no integer),
+--          and the guard's NOSHARD, STALE, BADINDEX.
 local code, field = ARGV[2], ARGV[3]
 local count = #KEYS - 2
 local created = {}
@@ -17,13 +20,41 @@ for i = 1, count do
   if found[1] and found[1] ~= code then
     return crdt_fail('WRONGTYPE', found[1] .. '\t' .. name)
   end
+  if found[2] and not string.match(found[2], '^%d+$') then
+    return crdt_fail('CORRUPT', field .. '\t' .. name)
+  end
   if not crdt_fits(found[2] or '0', amount) then
     return crdt_fail('OVERFLOW', amount .. '\t' .. name)
   end
   created[i] = not found[1]
 end
-local guard = crdt_guard(KEYS[1], ARGV[1])
+local guard = crdt_guard(KEYS[1], KEYS[2], ARGV[1])
 if guard then return crdt_fail(guard) end
+
+-- The first counter's value, from every slot read and checked before any
+-- write (a script does not roll back: a corrupt slot must refuse the call
+-- before anything is written, not fail it half done).
+local totals
+if ARGV[4] == '1' then
+  local all = redis.call('HGETALL', KEYS[3])
+  local p, n = {ARGV[6]}, {}
+  if string.sub(field, 1, 1) == '-' then p, n = {}, {ARGV[6]} end
+  for j = 1, #all, 2 do
+    local f, v = all[j], all[j + 1]
+    if f ~= '' then
+      if not string.match(v, '^%d+$') then
+        return crdt_fail('CORRUPT', f .. '\t' .. ARGV[5])
+      end
+      if string.sub(f, 1, 1) == '-' and code == 'pn' then
+        n[#n + 1] = v
+      else
+        p[#p + 1] = v
+      end
+    end
+  end
+  totals = {crdt_sum(p), crdt_sum(n)}
+end
+
 local changed = {}
 for i = 1, count do
   local data, name, amount = KEYS[i + 2], ARGV[3 + 2 * i], ARGV[4 + 2 * i]
@@ -34,17 +65,4 @@ for i = 1, count do
   end
 end
 crdt_record(KEYS[1], KEYS[2], changed)
-if ARGV[4] ~= '1' then return count end
-local all = redis.call('HGETALL', KEYS[3])
-local p, n = {}, {}
-for j = 1, #all, 2 do
-  local f = all[j]
-  if f ~= '' then
-    if string.sub(f, 1, 1) == '-' and code == 'pn' then
-      n[#n + 1] = all[j + 1]
-    else
-      p[#p + 1] = all[j + 1]
-    end
-  end
-end
-return {crdt_sum(p), crdt_sum(n)}
+return totals or count

@@ -11,7 +11,7 @@ end
 local field = '.' .. ARGV[4]
 -- A no-op must not need (or create) the shard head.
 if redis.call('HEXISTS', data, field) == 1 then return 0 end
-local guard = crdt_guard(KEYS[1], ARGV[1])
+local guard = crdt_guard(KEYS[1], KEYS[2], ARGV[1])
 if guard then return crdt_fail(guard) end
 redis.call('HSET', data, field, '1')
 crdt_created(data, not stored and code)

@@ -14,7 +14,7 @@ local live_field = '.' .. element
 local current = redis.call('HGET', data, live_field)
 -- A refusal must not need (or create) the shard head.
 if op == 'remove' and not current then return crdt_fail('NOTMEMBER', name) end
-local guard = crdt_guard(KEYS[1], ARGV[1])
+local guard = crdt_guard(KEYS[1], KEYS[2], ARGV[1])
 if guard then return crdt_fail(guard) end
 
 local result = 1

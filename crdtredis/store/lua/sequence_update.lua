@@ -31,7 +31,7 @@ end
 if op == 'remove' and redis.call('HEXISTS', data, '~' .. target) == 1 then
   return {0, version, current}
 end
-local guard = crdt_guard(KEYS[1], ARGV[1])
+local guard = crdt_guard(KEYS[1], KEYS[2], ARGV[1])
 if guard then return crdt_fail(guard) end
 
 local result

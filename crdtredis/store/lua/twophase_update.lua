@@ -18,7 +18,7 @@ if op == 'add' then
 elseif current ~= 'a' then
   return crdt_fail('NOTMEMBER', name)
 end
-local guard = crdt_guard(KEYS[1], ARGV[1])
+local guard = crdt_guard(KEYS[1], KEYS[2], ARGV[1])
 if guard then return crdt_fail(guard) end
 redis.call('HSET', data, field, op == 'add' and 'a' or 'r')
 crdt_created(data, not stored and code)
