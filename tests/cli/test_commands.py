@@ -213,7 +213,7 @@ def test_a_password_in_the_query_string_is_never_shown_or_stored(regions: Region
     code, status, _ = broken("status", "--json")
     assert code == 0 and "password=***" in status
     stored = regions.servers["eu"].client().hgetall(regions.open("eu").layout.sync_stats_key("us"))
-    assert stored and secret.encode() not in b"".join([*stored.keys(), *stored.values()])
+    assert stored and secret not in str(stored)
     assert secret not in out + err + status
 
 
