@@ -47,6 +47,11 @@ def refusal_error(code: str, detail: str, name: str, wanted: str, types: TypeReg
             f"the element was removed from two-phase set {name!r} and cannot be "
             "re-added; use an OR-Set for elements that come back"
         )
+    if code == "EXHAUSTED":
+        return ValueError(
+            f"sequence {name!r} cannot grow: its Lamport clock is exhausted (2**53 - 1); "
+            "start a new log under another key"
+        )
     if code == "NOREF":
         return IndexError(f"sequence {name!r} has no element {detail!r}")
     if code == "CONFLICT":

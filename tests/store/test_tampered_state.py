@@ -1,4 +1,4 @@
-"""State changed outside crdtredis: a write refuses before it writes anything.
+"""State changed outside crdtredis, or at its limits: a write refuses before it writes anything.
 
 Lua scripts do not roll back, so every script checks what it will touch (the
 object, its slots, its shard's index) before its first write.
@@ -62,3 +62,23 @@ def test_a_data_key_replaced_by_a_string_is_named(region: RegionStore, client: A
     with pytest.raises(ObstructedKeyError, match="key 'likes' is taken .* by a string key"):
         likes.incr()
     assert snapshot(client) == before
+
+
+def test_a_log_at_the_last_lamport_counter_refuses_appends_like_the_pure_one(
+    region: RegionStore, client: Any
+) -> None:
+    last = 2**53 - 1
+    log = region.sequence("log")
+    log.merge({"type": "sequence", "ops": [[[last, "us.x1"], None, "e1"]], "removed": []})
+    pure = log.state()
+    with pytest.raises(ValueError, match="exhausted"):
+        pure.append("e2")
+    before = snapshot(client)
+    with pytest.raises(ValueError, match="exhausted"):
+        log.append("e2")
+    assert snapshot(client) == before
+    assert log.to_list() == ["e1"]
+    report = region.merge_many(
+        {"log": {"type": "sequence", "ops": [[[last + 1, "us.x1"], None, "e"]], "removed": []}}
+    )
+    assert "log" in report.rejected  # merge and append agree on the boundary

@@ -12,7 +12,8 @@
 --          object's version after the call; current is 1 when no other change
 --          came between the caller's read and this write (its cached copy
 --          plus this one operation is the stored object), else 0.
--- Errors   WRONGTYPE, NOREF (the reference or element does not exist).
+-- Errors   WRONGTYPE, NOREF (the reference or element does not exist),
+--          EXHAUSTED (the Lamport clock is at 2^53 - 1).
 local data, name, op = KEYS[3], ARGV[2], ARGV[3]
 local last_read = ARGV[#ARGV]
 -- A version is '<shard head incarnation>:<index score>', as the caller reads it.
@@ -31,12 +32,18 @@ end
 if op == 'remove' and redis.call('HEXISTS', data, '~' .. target) == 1 then
   return {0, version, current}
 end
+-- The largest Lamport counter every replica holds exactly (2^53 - 1), as in
+-- the pure Sequence: refused here before anything is written.
+local clock
+if op == 'insert' then
+  clock = tonumber(redis.call('HGET', data, '^') or '0') + 1
+  if clock > 9007199254740991 then return crdt_fail('EXHAUSTED', name) end
+end
 local guard = crdt_guard(KEYS[1], KEYS[2], ARGV[1])
 if guard then return crdt_fail(guard) end
 
 local result
 if op == 'insert' then
-  local clock = tonumber(redis.call('HGET', data, '^') or '0') + 1
   redis.call('HSET', data, '^', string.format('%d', clock))
   result = string.format('%d', clock) .. '@' .. ARGV[4]
   redis.call('HSET', data, '.' .. result, ARGV[6])
