@@ -52,12 +52,32 @@ class _Block:
 _UNPLACED: _Block = _Block()
 
 
+#: Deepest nesting of lists and objects a payload may have: checked on every
+#: write and every merge alike, far below Python's recursion limit, so a
+#: payload one replica accepts every replica can read back.
+MAX_PAYLOAD_DEPTH = 100
+
+
+def check_depth(value: object, limit: int = MAX_PAYLOAD_DEPTH) -> None:
+    """Refuse a value nested deeper than ``limit`` (walked without recursion)."""
+    stack: list[tuple[object, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            if depth >= limit:
+                raise ValueError(f"sequence payloads may nest at most {limit} levels deep")
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+
+
 def normalise_value(value: object) -> Any:
     """The JSON form of a payload: what every replica will see after a round trip.
 
     Raises:
-        ValueError: the payload is not JSON-serialisable (or holds NaN/infinity).
+        ValueError: the payload is not JSON-serialisable (or holds NaN/infinity),
+            or nests deeper than :data:`MAX_PAYLOAD_DEPTH`.
     """
+    check_depth(value)
     try:
         return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as exc:

@@ -179,3 +179,17 @@ def test_sequence_index_errors_change_nothing(region: RegionStore, client: Any) 
     with pytest.raises(ValueError, match="JSON"):
         log.append(object())
     assert snapshot(client) == before
+
+
+def test_a_payload_nested_too_deep_is_refused_before_writing(
+    region: RegionStore, client: Any
+) -> None:
+    deep: object = "leaf"
+    for _ in range(990):
+        deep = [deep]
+    log = region.sequence("log")
+    log.append("first")
+    before = snapshot(client)
+    with pytest.raises(ValueError, match="at most 100 levels"):
+        log.append(deep)
+    assert snapshot(client) == before

@@ -175,3 +175,24 @@ def test_sequence_counters_stay_exact_in_lua() -> None:
     state = {"type": "sequence", "ops": [[[2**53, "us.x"], None, "v"]], "removed": []}
     with pytest.raises(ValueError, match="outside"):
         Sequence.from_dict(state, "eu")
+
+
+def nested(levels: int) -> object:
+    value: object = "leaf"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("levels", [101, 985, 990, 50_000])
+def test_a_payload_nested_past_the_limit_is_a_value_error(levels: int) -> None:
+    log = Sequence("eu.a")
+    with pytest.raises(ValueError, match="at most 100 levels"):
+        log.append(nested(levels))
+    assert len(log) == 0
+
+
+def test_a_payload_at_the_depth_limit_round_trips() -> None:
+    log = Sequence("eu.a")
+    log.append(nested(100))
+    assert Sequence.from_dict(log.to_dict(), "us.b").to_list() == [nested(100)]
