@@ -17,6 +17,16 @@ class WrongTypeError(CRDTRedisError, ValueError):
         )
         self.name, self.stored, self.wanted = name, stored, wanted
 
+    @classmethod
+    def for_state(cls, name: str, state_type: str, key_type: str) -> WrongTypeError:
+        """A state of ``state_type`` given to merge into key ``name`` used as ``key_type``."""
+        error = cls(name, key_type, state_type)
+        error.args = (
+            f"cannot merge a {state_type} state into key {name!r}, which is used as a "
+            f"{key_type}: merge states of the key's own type",
+        )
+        return error
+
 
 class SlotOverflowError(CRDTRedisError, ValueError):
     """An increment would take a replica slot past 2**63-1."""

@@ -35,7 +35,9 @@ class BadInput(RunFailure):
 def explain(exc: BaseException, settings: Settings | None) -> RunFailure:
     """The one-line error and exit code for an exception a command let through."""
     urls = settings.urls() if settings else []
-    message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    # str() of a KeyError quotes its message; its argument is the message itself.
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    message = text.splitlines()[0] if text else type(exc).__name__
     for url in urls:
         message = message.replace(url, redact(url))
     if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
@@ -47,8 +49,6 @@ def explain(exc: BaseException, settings: Settings | None) -> RunFailure:
         return RunFailure(message)
     if isinstance(exc, redis.exceptions.RedisError | OSError):
         return RunFailure(f"{type(exc).__name__}: {message}")
-    if isinstance(exc, KeyError):
-        return BadInput(message.strip("'\""))
     if isinstance(exc, (ConfigError, CRDTRedisError, *INPUT_ERRORS)):
         return BadInput(message)
     return RunFailure(f"{type(exc).__name__}: {message}")

@@ -41,6 +41,8 @@ def incr(settings: Settings, key: str, by: int, type_name: str | None) -> None:
     chosen = stored if stored in COUNTER_TYPES and type_name is None else type_name or "pncounter"
     counter: Any = region.handle(chosen, key)
     click.echo(counter.incr(_amount(by)))
+    if by == 0:
+        click.echo(f"--by 0: nothing was written to {key!r}", err=True)
 
 
 @click.command()
@@ -169,7 +171,11 @@ def log_remove(settings: Settings, key: str, index: int) -> None:
 @pass_settings
 def log_read(settings: Settings, key: str, last: int | None) -> None:
     """Print a log's events in order, one JSON value per line."""
-    items = settings.region().sequence(key).to_list()
+    region = settings.region()
+    log = region.sequence(key)
+    if not log.exists():
+        raise BadInput(f"key {key!r} does not exist in region {region.name}")
+    items = log.to_list()
     if last is not None:
         if last < 0:
             raise BadInput(f"--last must be >= 0, got {last}")

@@ -29,6 +29,7 @@ from prometheus_client.core import (
 )
 
 from crdtredis.config import EXPORTER_MAX_KEYS
+from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import Peer, probe, stats
 from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.stats import Histogram
@@ -108,7 +109,9 @@ class RegionCollector:
         up_help = "1 when the local Redis answered this scrape."
         try:
             families = list(self._collect_region())
-        except (redis.exceptions.RedisError, OSError) as exc:
+        except (redis.exceptions.RedisError, OSError, CRDTRedisError) as exc:
+            # Down, or not this region's Redis at all (another region's identity):
+            # the scrape still succeeds and says so.
             log.warning("scrape: local Redis unavailable: %s", exc)
             yield _gauge("crdtredis_up", up_help, 0)
         else:

@@ -118,7 +118,7 @@ class RedisObject(Generic[Pure]):
         state: Any = other.to_dict() if hasattr(other, "to_dict") else other
         found = state.get("type") if isinstance(state, Mapping) else None
         if found in self.region.types.names() and found != self.type_name:
-            raise WrongTypeError(self.name, found, self.type_name)
+            raise WrongTypeError.for_state(self.name, found, self.type_name)
         report = self.region.merge_many({self.name: state})
         report.raise_for(self.name)
         return self.name in report.changed

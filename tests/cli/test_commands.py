@@ -152,7 +152,8 @@ def test_status_shows_identity_peers_and_sync(regions: Regions, shell: Shell) ->
         (("inspect", "ghost"), "key 'ghost' does not exist in region eu or any reachable peer"),
         (("incr", "likes", "--by", "-1"), "--by must be >= 0"),
         (("incr", "likes", "--by", "x"), "is not a valid integer"),
-        (("set", "remove", "liked-by", "zed"), "not a member"),
+        (("set", "remove", "liked-by", "zed"), "'zed' is not a member of set 'liked-by'\n"),
+        (("log", "read", "ghost"), "key 'ghost' does not exist in region eu"),
         (("log", "remove", "events", "9"), "out of range"),
         (("incr", "tags"), "key 'tags' has type orset, not pncounter"),
         (("get", "tags"), "has type orset, not a counter"),
@@ -227,3 +228,10 @@ def test_a_url_with_a_password_and_a_bad_port_is_one_line_exit_2(
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert "has no valid port" in done.stderr and "hunter2" not in done.stderr
+
+
+def test_an_increment_by_zero_says_that_nothing_was_written(shell: Shell) -> None:
+    code, out, err = shell("incr", "fresh", "--by", "0")
+    assert code == 0 and out == "0\n"
+    assert "--by 0: nothing was written to 'fresh'" in err
+    assert shell("get", "fresh")[0] == 2  # it was not created

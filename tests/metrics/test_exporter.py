@@ -175,3 +175,13 @@ def _info(region: Any) -> dict[str, str]:
         "replica": identity.replica,
         "incarnation": identity.incarnation,
     }
+
+
+def test_an_exporter_pointed_at_another_regions_redis_reports_down_not_a_500(
+    regions: Regions,
+) -> None:
+    regions.open("us").counter("likes").incr()
+    env = region_env(regions, "eu")
+    env["CRDTREDIS_REDIS_URL"] = regions.servers["us"].url  # us's Redis, eu's name
+    samples = scrape(make_registry(load_config(env=env)))
+    assert value(samples, "crdtredis_up") == 0

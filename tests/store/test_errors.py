@@ -193,3 +193,20 @@ def test_a_payload_nested_too_deep_is_refused_before_writing(
     with pytest.raises(ValueError, match="at most 100 levels"):
         log.append(deep)
     assert snapshot(client) == before
+
+
+def test_a_bad_counter_state_names_its_key(region: RegionStore, client: Any) -> None:
+    report = region.merge_many({"likes": {"type": "pncounter", "p": {"bad id!": 1}, "n": {}}})
+    assert str(report.rejected["likes"]).startswith("state of key 'likes' rejected")
+
+
+def test_merging_a_state_of_another_type_says_which_way_round(
+    region: RegionStore, client: Any
+) -> None:
+    region.counter("c").incr()
+    before = snapshot(client)
+    with pytest.raises(
+        WrongTypeError, match="cannot merge a gset state into key 'c', which is used as a pncounter"
+    ):
+        region.counter("c").merge({"type": "gset", "members": ["a"]})
+    assert snapshot(client) == before

@@ -28,6 +28,13 @@ class RedisSet(RedisObject[AnySet]):
         self._check_code(stored)
         return self._is_live(value)
 
+    def _remove(self, lua_name: str, element: str, *args: str) -> None:
+        """Run a remove script; a refusal names the element that is not a member."""
+        try:
+            self._write(lua_name, *args)
+        except KeyError:
+            raise KeyError(f"{element!r} is not a member of set {self.name!r}") from None
+
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self.members()))
 

@@ -89,7 +89,8 @@ class RedisORSet(RedisSet[ORSet]):
 
     def remove(self, element: str) -> None:
         """Remove ``element`` as observed here; ``KeyError`` if it is not a member."""
-        self._write("orset_update", self.name, self.code, "remove", check_element(element), "")
+        check_element(element)
+        self._remove("orset_update", element, self.name, self.code, "remove", element, "")
 
     def tombstones(self) -> int:
         return sum(len(v.split(",")) for f, v in self._fields().items() if f[:1] == "~")

@@ -56,4 +56,5 @@ class RedisTwoPhaseSet(RedisSet[TwoPhaseSet]):
 
     def remove(self, element: str) -> None:
         """Remove ``element`` for good; ``KeyError`` if it is not a member."""
-        self._write("twophase_update", self.name, self.code, "remove", check_element(element))
+        check_element(element)
+        self._remove("twophase_update", element, self.name, self.code, "remove", element)
