@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import redis
+from redis.backoff import ExponentialBackoff
 from rq import Queue, SimpleWorker
 
 from crdtredis.config import RegionConfig
@@ -16,6 +18,9 @@ log = logging.getLogger(__name__)
 
 #: Longest wait (seconds) between attempts to reach a local Redis that went away.
 RECONNECT_WAIT = 5.0
+#: Waits between restarts of an RQ loop that ended on an error (out of memory, a
+#: timeout): one second, doubling up to half a minute.
+RESTART_BACKOFF = ExponentialBackoff(cap=30.0, base=1.0)
 
 
 def run_worker(config: RegionConfig, *, burst: bool = False, name: str | None = None) -> bool:
@@ -39,11 +44,58 @@ def run_worker(config: RegionConfig, *, burst: bool = False, name: str | None = 
     else:
         scheduler.tick()
     try:
-        worker = SimpleWorker([queue], connection=connection, name=name)
-        # Reconnect to a restarted local Redis within seconds, not RQ's default minute.
-        worker.max_connection_wait_time = RECONNECT_WAIT
-        return bool(worker.work(burst=burst, with_scheduler=False))
+        return _work_until_stopped(queue, connection, name, burst)
     finally:
         stop.set()
         if ticker.is_alive():
             ticker.join(timeout=5)
+
+
+def _work_until_stopped(
+    queue: Queue, connection: redis.Redis, name: str | None, burst: bool
+) -> bool:
+    """RQ's work loop, started again whenever it ends on an error rather than a stop.
+
+    RQ quits its loop on any error of its own bookkeeping (a local Redis at
+    ``maxmemory`` refuses its writes with OOM, say). The data is safe then
+    (cursors stay before what was not merged), so the worker waits, says so,
+    and starts the loop again; only a stop request (SIGINT, SIGTERM) or the
+    end of a burst ends it.
+    """
+    failures = 0
+    while True:
+        worker = SimpleWorker([queue], connection=connection, name=name)
+        # Reconnect to a restarted local Redis within seconds, not RQ's default minute.
+        worker.max_connection_wait_time = RECONNECT_WAIT
+        try:
+            worked = bool(worker.work(burst=burst, with_scheduler=False))
+            error = "see above"
+        except redis.exceptions.RedisError as exc:
+            # RQ's own teardown (registering the worker's death) failed too.
+            worked, error = False, str(exc).splitlines()[0]
+        if burst or _stop_requested(worker):
+            return worked
+        failures += 1
+        wait = RESTART_BACKOFF.compute(failures)
+        log.error(
+            "the RQ loop stopped on an error (%s; is the local Redis at maxmemory or "
+            "unreachable?); starting it again in %.0f s",
+            error,
+            wait,
+        )
+        # RQ's signal handlers stay installed: a SIGTERM now marks this worker.
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline and not _stop_requested(worker):
+            time.sleep(0.1)
+        if _stop_requested(worker):
+            return worked
+
+
+def _stop_requested(worker: SimpleWorker) -> bool:
+    """Whether a signal asked the worker to stop (RQ keeps no public flag for it).
+
+    RQ notes the time of a shutdown request in every case (idle or busy);
+    ``_stop_requested`` alone is set only when the request came mid-job.
+    """
+    asked = getattr(worker, "_shutdown_requested_date", None) is not None
+    return asked or bool(getattr(worker, "_stop_requested", False))
