@@ -33,6 +33,11 @@ if TYPE_CHECKING:
 
 #: Most objects one script call carries.
 CHUNK = 256
+#: Most fields one merge script call carries: a few milliseconds of Lua, so a
+#: merge never holds the local Redis long. A larger object is merged in
+#: pieces of this size, one call (and one round trip) each, in the order its
+#: type gives (see :meth:`StoredType.pieces`).
+FIELD_BUDGET = 2_000
 
 Build = Callable[[], tuple[list[str], list[str]]]
 
@@ -73,15 +78,25 @@ def run_guarded(region: RegionStore, calls: Sequence[tuple[int, LuaScript, Build
         return results
 
 
-def _by_shard(region: RegionStore, names: Sequence[str]) -> list[tuple[int, list[str]]]:
+def _by_shard(
+    region: RegionStore, names: Sequence[str], size: Callable[[str], int] = lambda _: 1
+) -> list[tuple[int, list[str]]]:
+    """Names grouped by shard, in calls of at most ``CHUNK`` names and ``FIELD_BUDGET`` size."""
     groups: dict[int, list[str]] = defaultdict(list)
     for name in names:
         groups[region.layout.shard_of(name)].append(name)
-    return [
-        (shard, members[i : i + CHUNK])
-        for shard, members in sorted(groups.items())
-        for i in range(0, len(members), CHUNK)
-    ]
+    calls: list[tuple[int, list[str]]] = []
+    for shard, members in sorted(groups.items()):
+        current: list[str] = []
+        weight = 0
+        for name in members:
+            if current and (len(current) == CHUNK or weight + size(name) > FIELD_BUDGET):
+                calls.append((shard, current))
+                current, weight = [], 0
+            current.append(name)
+            weight += size(name)
+        calls.append((shard, current))
+    return calls
 
 
 def _data_keys(region: RegionStore, shard: int, names: list[str]) -> list[str]:
@@ -180,10 +195,18 @@ class MergeReport:
             error = refusal_error(kind, detail, name, wanted, region.types)
             (self.obstructed if kind == "OBSTRUCTED" else self.rejected)[name] = error
 
-    def raise_for(self, name: str) -> None:
-        for problems in (self.rejected, self.obstructed, self.failed):
+    def problem_of(self, name: str) -> tuple[str, Exception] | None:
+        """Which problem bucket holds ``name``, and its error; None when it merged."""
+        for bucket in ("rejected", "obstructed", "failed"):
+            problems: dict[str, Exception] = getattr(self, bucket)
             if name in problems:
-                raise problems[name]
+                return bucket, problems[name]
+        return None
+
+    def raise_for(self, name: str) -> None:
+        found = self.problem_of(name)
+        if found is not None:
+            raise found[1]
 
 
 def merge_many(region: RegionStore, states: Mapping[str, StateDict]) -> MergeReport:
@@ -208,7 +231,10 @@ def _merge(
             report.rejected[name] = exc
         except (UnicodeError, RecursionError, TypeError) as exc:
             report.rejected[name] = InvalidStateError(name, f"{type(exc).__name__}: {exc}")
-    groups = _by_shard(region, list(encoded))
+    large = [n for n, (_, fields) in encoded.items() if len(fields) > FIELD_BUDGET]
+    for name in large:
+        _merge_in_pieces(region, name, encoded.pop(name), report)
+    groups = _by_shard(region, list(encoded), lambda n: len(encoded[n][1]))
     merge = region.types.merge_script()
     results = run_guarded(
         region,
@@ -221,6 +247,35 @@ def _merge(
         for name, result in zip(names, outcome, strict=True):
             report.record(region, name, result, encoded[name][0])
     return report
+
+
+def _merge_in_pieces(
+    region: RegionStore, name: str, encoded: tuple[str, Fields], report: MergeReport
+) -> None:
+    """Merge one large object piece by piece, one call each, stopping at the first problem.
+
+    Each piece is a valid part of the state in the type's order (an
+    operation after what it refers to, an element's tags together), so the
+    object is a valid state between pieces too.
+    """
+    code, fields = encoded
+    shard = region.layout.shard_of(name)
+    merge = region.types.merge_script()
+    pieces = MergeReport()
+    for piece in region.types.by_code(code).pieces(fields, FIELD_BUDGET):
+        (outcome,) = run_guarded(
+            region, [(shard, merge, _merge_call(region, shard, [name], {name: (code, piece)}))]
+        )
+        if isinstance(outcome, Exception):
+            pieces.failed[name] = outcome
+        else:
+            pieces.record(region, name, outcome[0], code)
+        found = pieces.problem_of(name)
+        if found is not None:  # a problem ends the object: no later piece is sent
+            bucket, error = found
+            getattr(report, bucket)[name] = error
+            return
+    (report.changed if name in pieces.changed else report.unchanged).append(name)
 
 
 def _merge_call(

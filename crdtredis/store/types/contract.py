@@ -82,6 +82,15 @@ class StoredType(ABC):
         """Check a peer's stored fields; return the fields to merge."""
         return self.validate(self.decode(body))
 
+    def pieces(self, fields: Fields, size: int) -> list[Fields]:
+        """``fields`` cut into pieces of about ``size``, each a valid state merged in order.
+
+        A large object is merged piece by piece so no script runs long; the
+        object must be a valid state after every piece. Fields that join on
+        their own (slots, elements) can go in any order: the default.
+        """
+        return [fields[i : i + size] for i in range(0, len(fields), size)]
+
     def value(self, state: StateDict) -> int | None:
         """The integer value the metrics report, for types that have one."""
         return None

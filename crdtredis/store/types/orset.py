@@ -58,6 +58,18 @@ class ORSetType(StoredType):
         fields = [(f".{e}", _csv(tags)) for e, tags in state["entries"].items()]
         return fields + [(f"~{e}", _csv(tags)) for e, tags in state["removed"].items()]
 
+    def pieces(self, fields: Fields, size: int) -> list[Fields]:
+        """Pieces that keep each element's live and removed tags together (one join)."""
+        by_element: dict[str, Fields] = {}
+        for f, v in fields:
+            by_element.setdefault(f[1:], []).append((f, v))
+        result: list[Fields] = [[]]
+        for element_fields in by_element.values():
+            if len(result[-1]) >= size:
+                result.append([])
+            result[-1].extend(element_fields)
+        return result
+
     def summary(self, state: StateDict) -> dict[str, Any]:
         tombstones = sum(len(tags) for tags in state["removed"].values())
         return set_summary(list(state["entries"]), tombstones)

@@ -83,6 +83,23 @@ class SequenceType(StoredType):
         clock = max((n for (n, _), _, _ in state["ops"]), default=0)
         return fields + ([("^", str(clock))] if clock else [])
 
+    def pieces(self, fields: Fields, size: int) -> list[Fields]:
+        """Operations oldest first (each after the one it refers to), then removals, clock last.
+
+        An operation refers only to an older one (a smaller Lamport counter),
+        and a removal only to an operation: in this order every piece leaves
+        a sequence whose references all resolve.
+        """
+
+        def order(item: tuple[str, str]) -> tuple[int, int, str]:
+            f = item[0]
+            if f[:1] == ".":
+                return 0, int(parse_id(f[1:])[0]), f
+            return (1, 0, f) if f[:1] == "~" else (2, 0, f)
+
+        ordered = sorted(fields, key=order)
+        return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
     def summary(self, state: StateDict) -> dict[str, Any]:
         sequence = Sequence.from_dict(state, "inspect")
         items = sequence.to_list()
