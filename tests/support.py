@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -54,6 +55,26 @@ def region_env(
     }
     env.update({f"CRDTREDIS_{key.upper()}": str(value) for key, value in settings.items()})
     return env
+
+
+def long_pass(
+    regions: Regions, config_dir: Path, keys: int, **settings: object
+) -> tuple[Any, dict[str, str]]:
+    """Region eu, and the environment of an eu process pulling ``keys`` counters from us.
+
+    Rounds of 5 keys per shard make its pass last long enough to break on
+    purpose (kill it, fill its Redis) while it runs.
+    """
+    eu, us = regions.open("eu", ("us",)), regions.open("us")
+    us.incr_many({f"c{i}": 1 for i in range(keys)})
+    config = config_dir / "eu.toml"
+    config.write_text("[sync]\nbatch = 5\n")
+    env = {
+        **os.environ,
+        **region_env(regions, "eu", ("us",), **settings),
+        "CRDTREDIS_CONFIG": str(config),
+    }
+    return eu, env
 
 
 def servers_of(client: Any) -> list[Any]:

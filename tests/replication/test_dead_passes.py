@@ -19,7 +19,7 @@ from crdtredis.replication import PeerReport, stats
 from crdtredis.replication.inspection import region_status
 from crdtredis.replication.lock import LEASE_SECONDS, PassLock
 from tests.regions import Regions
-from tests.support import CONSOLE_SCRIPT, region_env, wait_for
+from tests.support import CONSOLE_SCRIPT, long_pass, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -29,11 +29,7 @@ KEYS = 30_000
 def test_a_killed_pass_lets_the_next_one_in_within_a_lease(
     regions: Regions, tmp_path: Path
 ) -> None:
-    eu, us = regions.open("eu", ("us",)), regions.open("us")
-    us.incr_many({f"c{i}": 1 for i in range(KEYS)})
-    config = tmp_path / "eu.toml"
-    config.write_text("[sync]\nbatch = 5\n")  # many small rounds: a pass long enough to kill
-    env = {**os.environ, **region_env(regions, "eu", ("us",)), "CRDTREDIS_CONFIG": str(config)}
+    eu, env = long_pass(regions, tmp_path, KEYS)
     passing = subprocess.Popen([CONSOLE_SCRIPT, "sync", "--once"], env=env)
     try:
         wait_for(lambda: eu.client.exists(eu.layout.lock_key("us")), message="the pass's lease")

@@ -7,7 +7,6 @@ once memory is freed, changes arrive as before.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 import redis
 
 from tests.regions import Regions
-from tests.support import CONSOLE_SCRIPT, region_env, wait_for
+from tests.support import CONSOLE_SCRIPT, long_pass, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -26,16 +25,9 @@ KEYS = 30_000
 def test_a_worker_survives_a_full_local_redis_and_syncs_after(
     regions: Regions, tmp_path: Path
 ) -> None:
-    eu, us = regions.open("eu", ("us",)), regions.open("us")
-    us.incr_many({f"c{i}": 1 for i in range(KEYS)})
-    config = tmp_path / "eu.toml"
-    config.write_text("[sync]\nbatch = 5\n")  # a long pass, to fill the Redis in the middle of
+    eu, env = long_pass(regions, tmp_path, KEYS, max_backoff=1)
+    us = regions.open("us")
     log_file = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        **region_env(regions, "eu", ("us",), max_backoff=1),
-        "CRDTREDIS_CONFIG": str(config),
-    }
     with log_file.open("w") as log:
         worker = subprocess.Popen([CONSOLE_SCRIPT, "worker"], env=env, stderr=log)
     try:
