@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from redis.exceptions import ResponseError
@@ -50,26 +49,27 @@ class RedisObject(Generic[Pure]):
 
     def _fields(self) -> dict[str, str]:
         """The object's hash, after checking it is of this type (empty if missing)."""
-        with self.obstacles_named():
+        try:
             fields: dict[str, str] = self.region.client.hgetall(self.key)
+        except ResponseError as exc:
+            raise self.obstacle(exc) from None
         self._check_code(fields.get(""))
         return fields
 
-    @contextmanager
-    def obstacles_named(self) -> Iterator[None]:
-        """Turn Redis's bare ``WRONGTYPE`` into an error that names the key and what to do."""
-        try:
-            yield
-        except ResponseError as exc:
-            if "WRONGTYPE" not in str(exc):
-                raise
-            kind = self.region.client.type(self.key)
-            if kind not in ("hash", "none"):
-                raise ObstructedKeyError(self.name, kind) from None
-            raise CRDTRedisError(
-                f"key {self.name!r}: a bookkeeping key of its shard ({self.keys[0]} or "
-                f"{self.keys[1]}) is not what crdtredis wrote ({exc}); nothing was written"
-            ) from None
+    def obstacle(self, exc: ResponseError) -> Exception:
+        """Redis's bare ``WRONGTYPE`` as an error that names the key and what to do.
+
+        Any other error is given back as it is.
+        """
+        if "WRONGTYPE" not in str(exc):
+            return exc
+        kind = self.region.client.type(self.key)
+        if kind not in ("hash", "none"):
+            return ObstructedKeyError(self.name, kind)
+        return CRDTRedisError(
+            f"key {self.name!r}: a bookkeeping key of its shard ({self.keys[0]} or "
+            f"{self.keys[1]}) is not what crdtredis wrote ({exc}); nothing was written"
+        )
 
     def _check_code(self, stored: str | None) -> None:
         if stored is not None and stored != self.code:
@@ -81,10 +81,11 @@ class RedisObject(Generic[Pure]):
 
     def _write_with(self, lua: LuaScript, build: Callable[[], list[str]]) -> Any:
         try:
-            with self.obstacles_named():
-                return self.region.write(self.shard, self.keys, lua, build)
+            return self.region.write(self.shard, self.keys, lua, build)
         except ScriptError as exc:
             raise self.refusal(exc) from None
+        except ResponseError as exc:
+            raise self.obstacle(exc) from None
 
     def refusal(self, exc: ScriptError) -> Exception:
         """The error a script's refusal means for this object."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
+from redis.exceptions import ResponseError
+
 from crdtredis.crdt import GSet, ORSet, TwoPhaseSet
 from crdtredis.store.handle import RedisObject
 
@@ -23,8 +25,10 @@ class RedisSet(RedisObject[AnySet]):
     def __contains__(self, element: object) -> bool:
         if not isinstance(element, str):
             return False
-        with self.obstacles_named():
+        try:
             stored, value = self.region.client.hmget(self.key, ["", f".{element}"])
+        except ResponseError as exc:
+            raise self.obstacle(exc) from None
         self._check_code(stored)
         return self._is_live(value)
 
