@@ -37,7 +37,7 @@ def _value_text(entry: dict[str, Any]) -> str:
 
 
 def _lag(peer: dict[str, Any]) -> str:
-    age = peer["lag_age_seconds"]
+    age = peer["seconds_since_success"]  # the lag is taken by the last successful pass
     return str(peer["lag_changes"]) + ("" if age is None else f" ({age:.0f}s ago)")
 
 
@@ -98,7 +98,8 @@ def inspect(settings: Settings, key: str, as_json: bool) -> None:
 def status(settings: Settings, as_json: bool) -> None:
     """Show the region's identity, its peers, their sync statistics and lag."""
     config = settings.config
-    # A peer is stalled once no pass tried it for longer than the longest backoff allows.
+    # A peer is stalled once no pass succeeded (nor failed) for longer than the longest
+    # backoff, a pass and two leases allow.
     stalled_after = config.max_backoff + config.sync_interval + 2 * LEASE_SECONDS
     report = region_status(settings.region(), stalled_after)
     if as_json:

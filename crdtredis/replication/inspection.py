@@ -117,8 +117,9 @@ def region_status(region: Region, stalled_after: float = STALLED_AFTER) -> dict[
     """The region's identity, its peers with their sync statistics, and its size.
 
     A peer with no successful (and no failed) pass for ``stalled_after``
-    seconds shows as ``stalled`` whatever its last figures say; ``lag_age_seconds`` says how
-    old the lag figure is (it is taken by the last successful pass).
+    seconds shows as ``stalled`` whatever its last figures say. The lag
+    figure is taken by the last successful pass: ``seconds_since_success``
+    is its age.
     """
     identity = region.identity
     now = time.time()
@@ -128,7 +129,6 @@ def region_status(region: Region, stalled_after: float = STALLED_AFTER) -> dict[
         seen["reachable"] = peer.ping()
         seen["seconds_since_success"] = _age(now, seen["last_success"])
         seen["seconds_since_attempt"] = _age(now, seen["last_attempt"])
-        seen["lag_age_seconds"] = seen["seconds_since_success"]
         seen["lease_held"] = bool(region.client.exists(region.layout.lock_key(peer.name)))
         seen["state"] = peer_state(seen, now, stalled_after)
         seen["url"] = peer.where

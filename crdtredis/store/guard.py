@@ -155,15 +155,12 @@ class Guard:
             ) from None
 
     def _heal_all(self, error: Exception) -> None:
-        healed: set[tuple[int, str]] = set()
-        for shard, refusal in getattr(error, "refusals", ()):
-            # Several calls of one shard are refused alike: heal it once.
-            if (shard, refusal.code) not in healed:
-                self.heal(refusal, shard)
-                healed.add((shard, refusal.code))
+        # Several calls of one shard are refused alike: heal each shard once.
+        for shard in dict.fromkeys(shard for shard, _ in getattr(error, "refusals", ())):
+            self.heal(shard)
 
-    def heal(self, error: ScriptError, shard: int) -> bool:
-        """Fix what a guard refusal says is out of date; False if it was no guard refusal.
+    def heal(self, shard: int) -> None:
+        """Fix what a guard refusal (``STALE`` or ``NOSHARD``) of ``shard`` says is out of date.
 
         ``STALE``: the shard's head names another incarnation. Re-read the
         identity (this process may be the stale one); if the head still names
@@ -177,8 +174,6 @@ class Guard:
         region takes a new incarnation first. Then the shard gets a head.
         """
         head = self.layout.head_key(shard)
-        if error.code not in ("STALE", "NOSHARD"):
-            return False
         self.refresh()
         held = self.client.hget(head, "inc")
         if held is not None:
@@ -186,7 +181,7 @@ class Guard:
             # another call of the same batch, or by another process).
             if held != self.incarnation:
                 self.take_over(shard)
-            return True
+            return
         mark = f"shard:{shard}"
         if self.client.hget(self.layout.identity_key, mark):
             self.renew(f"shard {shard} lost its data")
@@ -198,7 +193,6 @@ class Guard:
         # Marked only once the head exists: a process that finds the mark
         # and no head can trust that the shard's data was lost.
         self.client.hset(self.layout.identity_key, mark, 1)
-        return True
 
     def take_over(self, shard: int) -> None:
         """Hand a shard head of an older incarnation to this one (never backwards)."""

@@ -99,7 +99,7 @@ class RedisObject(Generic[Pure]):
         """The replicated state, as the pure type's ``to_dict`` gives it."""
         fields = self._fields()
         try:
-            state = self.stored.decode([(f, v) for f, v in fields.items() if f != ""])
+            state = self.stored.decode_hash(fields)
             return dict(self.stored.pure.from_dict(state, self.region.replica).to_dict())
         except ValueError as exc:
             raise InvalidStateError(self.name, f"stored state is corrupt: {exc}") from None

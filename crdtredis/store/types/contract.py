@@ -57,6 +57,10 @@ class StoredType(ABC):
     def decode(self, body: Fields) -> StateDict:
         """The ``to_dict`` state of an object stored as ``body`` (strict: no unknown field)."""
 
+    def decode_hash(self, fields: Mapping[str, str]) -> StateDict:
+        """The state of an object's whole hash (its type field, already checked, left out)."""
+        return self.decode([(f, v) for f, v in fields.items() if f])
+
     @abstractmethod
     def encode(self, state: StateDict) -> Fields:
         """The fields a merge of ``state`` (valid ``to_dict`` output) writes."""

@@ -93,9 +93,7 @@ class TypeRegistry:
     def decode_hash(self, fields: Mapping[str, str]) -> StateDict | None:
         """The state of an object's hash as stored (type field included); None if missing."""
         stored = self.of_hash(fields)
-        if stored is None:
-            return None
-        return stored.decode([(f, v) for f, v in fields.items() if f != ""])
+        return None if stored is None else stored.decode_hash(fields)
 
     def merge_script(self) -> LuaScript:
         """``lua/_merge.lua`` with every registered type's join in front (one SHA per set)."""

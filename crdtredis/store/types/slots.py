@@ -87,8 +87,10 @@ class RedisCounter(RedisObject[Counter]):
     """What both counter handles do: read the value, add to this region's slot."""
 
     def value(self) -> int:
-        state = self.region.types.decode_hash(self._fields())
-        return 0 if state is None else self.stored.value(state) or 0
+        fields = self._fields()
+        if not fields:
+            return 0
+        return self.stored.value(self.stored.decode_hash(fields)) or 0
 
     def _add(self, sign: str, n: int) -> int:
         amount = str(check_amount(n))
