@@ -39,15 +39,25 @@ class Cursor:
         one by default), is reset to zero (full resync).
         """
         local = local or region.incarnation
-        fields = region.client.hgetall(region.layout.cursor_key(peer))
+        found = cls.parse(peer, region.client.hgetall(region.layout.cursor_key(peer)))
         if (
-            fields.get("inc") != identity.incarnation
-            or fields.get("shards") != str(identity.shards)
-            or fields.get("local") != local
+            found is None
+            or found.incarnation != identity.incarnation
+            or len(found.versions) != identity.shards
+            or found.local != local
         ):
             return cls(peer, identity.incarnation, [0] * identity.shards, local), True
-        versions = [int(fields.get(str(s), 0)) for s in range(identity.shards)]
-        return cls(peer, identity.incarnation, versions, local), False
+        return found, False
+
+    @classmethod
+    def parse(cls, peer: str, fields: dict[str, str]) -> Cursor | None:
+        """A cursor from its stored hash (here or in a peer); None when absent or malformed."""
+        try:
+            shards = int(fields["shards"])
+            versions = [int(fields.get(str(s), 0)) for s in range(shards)]
+            return cls(peer, fields["inc"], versions, fields.get("local", ""))
+        except (KeyError, ValueError):
+            return None
 
     def advance(self, region: RegionStore, updates: dict[int, int]) -> None:
         """Record new versions (never moving back) in this region's Redis."""

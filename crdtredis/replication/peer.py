@@ -17,6 +17,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from crdtredis.config import PEER_TIMEOUT, PeerConfig, redact
+from crdtredis.replication.cursor import Cursor
 from crdtredis.store.identity import RegionIdentity
 from crdtredis.store.layout import DEFAULT_PREFIX, KeyLayout
 
@@ -101,6 +102,18 @@ def _version(text: str) -> int:
 
 
 @dataclass(frozen=True)
+class PeerHeads:
+    """What a pass reads from a peer first, in one round trip."""
+
+    #: Each shard's latest version (None: the shard is corrupt and skipped).
+    versions: list[int | None]
+    #: What is wrong with the shards that are corrupt or inconsistent.
+    problems: dict[int, str]
+    #: The peer's cursor on the region pulling now: what the peer has merged of it.
+    cursor_on_puller: Cursor | None
+
+
+@dataclass(frozen=True)
 class PeerIncarnation:
     """A peer with the identity it had when opened, and its key layout; reads go through it."""
 
@@ -111,8 +124,9 @@ class PeerIncarnation:
     def _pipeline(self) -> Any:
         return self.peer.client.pipeline(transaction=False)
 
-    def heads(self) -> tuple[list[int | None], dict[int, str]]:
-        """Each shard's latest version, and what is wrong with the shards that are corrupt.
+    def heads(self, puller: str) -> PeerHeads:
+        """Each shard's latest version, what is wrong with corrupt shards, and the peer's
+        cursor on ``puller`` (how far the peer has pulled from the region pulling now).
 
         A shard's version is the larger of its head's and its change index's
         newest entry (a head found below its index would otherwise send the
@@ -124,7 +138,14 @@ class PeerIncarnation:
         for shard in range(self.layout.shards):
             pipe.hget(self.layout.head_key(shard), "v")
             pipe.zrevrange(self.layout.changes_key(shard), 0, 0, withscores=True)
+        pipe.hgetall(self.layout.cursor_key(puller))
         replies = pipe.execute(raise_on_error=False)
+        theirs = replies.pop()
+        cursor = Cursor.parse(puller, theirs) if isinstance(theirs, dict) else None
+        versions, problems = self._versions(replies)
+        return PeerHeads(versions, problems, cursor)
+
+    def _versions(self, replies: list[Any]) -> tuple[list[int | None], dict[int, str]]:
         heads: list[int | None] = []
         problems: dict[int, str] = {}
         for shard in range(self.layout.shards):

@@ -133,8 +133,10 @@ class Syncer:
         local = self._local_incarnation()
         self._retry_obstructed(source, report)
         cursor, report.full_resync = Cursor.load(self.region, peer.name, source.identity, local)
-        heads, problems = source.heads()
-        for shard, problem in problems.items():
+        survey = source.heads(self.region.name)
+        self._check_not_rolled_back(peer, survey.cursor_on_puller)
+        heads = survey.versions
+        for shard, problem in survey.problems.items():
             report.shard_problems[shard] = problem
             log.warning("sync %s <- %s: %s", self.region.name, peer.name, problem)
         due: dict[int, int] = {}
@@ -174,6 +176,37 @@ class Syncer:
         if stored is None or stored.incarnation != self.region.incarnation:
             self.region.refresh_identity()
         return self.region.incarnation
+
+    def _check_not_rolled_back(self, peer: Peer, theirs: Cursor | None) -> None:
+        """Renew the incarnation when ``peer`` has pulled more of this region than it holds.
+
+        The peer's cursor on this region counts, per shard, the versions it
+        merged. In one incarnation versions only grow, so a cursor past the
+        local head means the local Redis went back to an older copy of itself
+        without a restart (a restore into a running server): its slots and
+        log ids are held beyond it by the peer, and counting on in them would
+        lose writes.
+
+        Raises:
+            PassAborted: the rollback was found; the next pass pulls ``peer``
+                from the start into the new incarnation.
+        """
+        if theirs is None or theirs.incarnation != self.region.incarnation:
+            return
+        ours = self.region.head_versions()
+        if len(theirs.versions) != len(ours):
+            return
+        for shard, (pulled, held) in enumerate(zip(theirs.versions, ours, strict=True)):
+            if pulled > held:
+                reason = (
+                    f"peer {peer.name} has merged shard {shard} of this region up to version "
+                    f"{pulled}, past the {held} it holds: the Redis went back to an older copy"
+                )
+                self.region.guard.renew(reason)
+                raise PassAborted(
+                    f"{reason}; incarnation {self.region.incarnation} begins, and the next "
+                    "pass pulls this peer from the start"
+                )
 
     def _retry_obstructed(self, source: PeerIncarnation, report: PeerReport) -> None:
         """Merge again the keys a local obstacle kept out; forget those that got through."""

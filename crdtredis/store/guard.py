@@ -5,21 +5,38 @@ identity is out of date (``NOSHARD``, ``STALE``). This module holds what
 those refusals call for: finding or creating the identity, renewing it after a
 partial data loss, and giving shards heads or handing heads to a newer
 incarnation (never back to an older one: heads carry the identity's epoch).
+
+It also renews the identity when the Redis server restarted (its run id
+changed): a restarted server may hold an older copy of the data, whose slots
+peers hold beyond it. The guard confirms the server before a region loads
+its scripts and whenever a server answers ``NOSCRIPT`` (the script cache is
+lost at every restart), and hands every shard head to the renewed
+incarnation before any script is loaded again: a process that still writes
+in the old incarnation is refused (``STALE``), never counted in old slots.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from redis.backoff import NoBackoff
+from redis.exceptions import ResponseError
 from redis.retry import Retry
 
 from crdtredis.errors import IdentityError
 from crdtredis.store.identity import RegionIdentity
 from crdtredis.store.layout import KeyLayout
-from crdtredis.store.scripts import Client, ScriptError, ScriptRunner, before_retry, script
+from crdtredis.store.scripts import (
+    Client,
+    ScriptError,
+    ScriptRunner,
+    before_retry,
+    is_cluster,
+    script,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +83,7 @@ class Guard:
         self._where = where
         self._between_tries = before_retry(GUARDED, self._heal_all)
         self.identity = self._find_or_create_identity()
+        scripts.on_lost = self.refresh
 
     def _parse(self, reply: list[str]) -> RegionIdentity:
         """An identity from a script's HGETALL reply."""
@@ -82,16 +100,18 @@ class Guard:
         return self.identity.replica
 
     def _find_or_create_identity(self) -> RegionIdentity:
+        """The identity, created or renewed as the server calls for; its heads handed to it."""
         epoch = 1
         if not self.client.exists(self.layout.identity_key):
             # A new identity outranks any shard head left from before (the
             # identity alone may have been lost), so that it can take them over.
             epoch = self._highest_head_epoch() + 1
-        fresh = RegionIdentity.fresh(self.name, self.layout.shards, epoch)
-        raw = self.scripts.call(
+        server = self._server()
+        fresh = RegionIdentity.fresh(self.name, self.layout.shards, epoch, server)
+        renewed, raw = self.scripts.call(
             script("identity"),
             [self.layout.identity_key],
-            fresh.to_args(),
+            [server, fresh.incarnation, *fresh.to_args()],
         )
         found = self._parse(raw)
         if found.region != self.name:
@@ -104,12 +124,68 @@ class Guard:
                 f"{self._where} was created with {found.shards} shards, not "
                 f"{self._wanted_shards}: leave shards unset to use the stored count"
             )
-        if found.incarnation == fresh.incarnation:
+        if renewed:
+            log.warning(
+                "region %s: the Redis server restarted (%s): it may hold an older copy of the "
+                "data, so incarnation %s begins; new writes count as replica %s",
+                self.name,
+                self._where,
+                found.incarnation,
+                found.replica,
+            )
+        elif found.incarnation == fresh.incarnation:
             log.info(
                 "region %s: new incarnation %s in %s", self.name, found.incarnation, self._where
             )
         self.layout = KeyLayout(self.layout.prefix, found.shards)
+        self._take_over_all(found)
         return found
+
+    def _server(self) -> str:
+        """The running server: its run id (a cluster's primaries' run ids, hashed).
+
+        A run id changes at every restart and failover. A server that does
+        not let this user run INFO is 'unknown', and restarts go unnoticed.
+        """
+        try:
+            if not is_cluster(self.client):
+                return str(self.client.info("server").get("run_id", "unknown"))
+            ids = sorted(
+                str(self.client.get_redis_connection(node).info("server").get("run_id"))
+                for node in self.client.get_primaries()
+            )
+        except ResponseError as exc:
+            log.warning(
+                "region %s: cannot read the server's run id from %s (%s); a restart from an "
+                "older copy of the data will not be noticed until the next pass",
+                self.name,
+                self._where,
+                exc,
+            )
+            return "unknown"
+        return hashlib.sha1(",".join(ids).encode()).hexdigest()
+
+    def _take_over_all(self, identity: RegionIdentity) -> None:
+        """Hand every existing shard head to ``identity`` (a no-op for heads already its own).
+
+        Done whenever the identity is confirmed, before scripts are loaded:
+        another process may have renewed it a moment ago and not yet moved
+        every head, and a head left behind would let an out-of-date process
+        write in the old incarnation.
+        """
+        args = [identity.incarnation, str(identity.epoch)]
+        held = self.scripts.call_many(
+            [
+                (script("shard_takeover"), [self.layout.head_key(shard)], args)
+                for shard in range(self.layout.shards)
+            ]
+        )
+        for outcome in held:
+            if isinstance(outcome, Exception):
+                raise outcome
+        marks = {f"shard:{s}": 1 for s, inc in enumerate(held) if inc == identity.incarnation}
+        if marks:
+            self.client.hset(self.layout.identity_key, mapping=marks)
 
     def _highest_head_epoch(self) -> int:
         pipe = self.client.pipeline(transaction=False)
@@ -128,8 +204,8 @@ class Guard:
         self.identity = self._find_or_create_identity()
         if self.identity.incarnation != before:
             log.warning(
-                "region %s: identity changed from incarnation %s to %s (was the Redis wiped?); "
-                "new writes count as replica %s",
+                "region %s: identity changed from incarnation %s to %s (the Redis was wiped, "
+                "restored or restarted); new writes count as replica %s",
                 self.name,
                 before,
                 self.identity.incarnation,
@@ -206,13 +282,16 @@ class Guard:
     def renew(self, reason: str) -> None:
         """Replace the incarnation found lost (unless another process already did)."""
         lost = self.identity.incarnation
-        fresh = RegionIdentity.fresh(self.name, self.layout.shards, self.identity.epoch + 1)
+        fresh = RegionIdentity.fresh(
+            self.name, self.layout.shards, self.identity.epoch + 1, self.identity.server
+        )
         raw = self.scripts.call(
             script("identity_renew"),
             [self.layout.identity_key],
             [lost, *fresh.to_args()],
         )
         self.identity = self._parse(raw)
+        self._take_over_all(self.identity)
         log.warning(
             "region %s: %s; incarnation %s replaced by %s, new writes count as replica %s",
             self.name,

@@ -5,7 +5,9 @@ none: on first start, and again after the data was lost. Each creation draws a
 fresh random incarnation, and the region's replica id is
 ``<region>.<incarnation>``. A wiped region therefore never writes to a slot
 its peers still hold from before the wipe (they keep that slot, and sync
-brings it back); it counts in a new slot instead.
+brings it back); it counts in a new slot instead. The same holds for a region
+rolled back to an older copy of itself: the identity records the server it
+was confirmed on, and a restarted server renews the incarnation.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class RegionIdentity:
     #: Grows by one at each renewal after a partial loss; shard heads carry it,
     #: so a head is only ever handed to a newer incarnation, never back.
     epoch: int = 1
+    #: The server the identity was last confirmed on (run ids; see ``identity.lua``).
+    server: str = ""
 
     @property
     def replica(self) -> str:
@@ -61,6 +65,7 @@ class RegionIdentity:
             "shards": str(self.shards),
             "created": f"{self.created:.6f}",
             "epoch": str(self.epoch),
+            "server": self.server,
         }
 
     def to_args(self) -> list[str]:
@@ -77,6 +82,7 @@ class RegionIdentity:
                 shards=int(fields["shards"]),
                 created=float(fields["created"]),
                 epoch=int(fields.get("epoch", 1)),
+                server=str(fields.get("server", "")),
             )
         except (KeyError, ValueError) as exc:
             raise IdentityError(
@@ -85,5 +91,5 @@ class RegionIdentity:
             ) from None
 
     @classmethod
-    def fresh(cls, region: str, shards: int, epoch: int = 1) -> RegionIdentity:
-        return cls(check_region_name(region), new_incarnation(), shards, time.time(), epoch)
+    def fresh(cls, region: str, shards: int, epoch: int = 1, server: str = "") -> RegionIdentity:
+        return cls(check_region_name(region), new_incarnation(), shards, time.time(), epoch, server)

@@ -95,9 +95,10 @@ class RegionStore:
         self.types = types
         self.client = connect(connection, cluster=cluster, socket_timeout=socket_timeout)
         self.scripts = ScriptRunner(self.client, lambda: [types.merge_script()])
-        self.scripts.load_all()
         #: Rebuilt sequences, so that appends to long logs stay one round trip.
         self.sequences = SequenceCache()
+        # The guard looks at the server (renewing the identity if it
+        # restarted) before any write script is loaded.
         self.guard = Guard(
             self.name,
             self.client,
@@ -106,6 +107,7 @@ class RegionStore:
             shards,
             f"the Redis at {describe_client(self.client)} (prefix {prefix!r})",
         )
+        self.scripts.load_all()
 
     # -- identity ----------------------------------------------------------
     @property
@@ -125,6 +127,13 @@ class RegionStore:
     @property
     def incarnation(self) -> str:
         return self.guard.incarnation
+
+    def head_versions(self) -> list[int]:
+        """Each shard's latest version as its head holds it (0 for a shard with no head)."""
+        pipe = self.client.pipeline(transaction=False)
+        for shard in range(self.layout.shards):
+            pipe.hget(self.layout.head_key(shard), "v")
+        return [int(v) if v and v.isdigit() else 0 for v in pipe.execute()]
 
     def refresh_identity(self) -> RegionIdentity:
         """Re-read the identity (creating a new incarnation if it is gone) and adopt it."""

@@ -4,13 +4,17 @@ Each ``lua/*.lua`` file is one script (its header states KEYS and ARGV);
 ``lua/_prelude.lua`` is prepended to each. Scripts run with ``EVALSHA``; a
 server that does not know a script (``NOSCRIPT``: restarted, failed over, or
 a cluster node added) gets it loaded and the call is repeated, alone or inside
-a pipeline. Errors a script raises on purpose (``CRDT <CODE> <detail>``) come
+a pipeline. Before anything is loaded again the runner tells its
+``on_lost`` hook: a server that forgot its scripts may have restarted from an
+older copy of its data, and the region's guard must know that before any
+write script can run there again. Errors a script raises on purpose (``CRDT <CODE> <detail>``) come
 back as :class:`ScriptError`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -131,13 +135,32 @@ class ScriptRunner:
         client: the Redis (or cluster) client scripts run on.
         extra: scripts made elsewhere (the registry's merge script) that
             :meth:`load_all` loads with the files of ``lua/``.
+
+    Attributes:
+        on_lost: called before scripts are loaded again after a server
+            answered ``NOSCRIPT`` (the region's guard checks whether the
+            server restarted). Calls made from inside it load what they need
+            without calling it again.
     """
 
     def __init__(self, client: Client, extra: Callable[[], Sequence[LuaScript]] = tuple) -> None:
         self.client = client
         self._extra = extra
+        self.on_lost: Callable[[], object] | None = None
+        self._inside = threading.local()
+
+    def _lost(self) -> None:
+        if self.on_lost is None or getattr(self._inside, "hook", False):
+            return
+        self._inside.hook = True
+        try:
+            self.on_lost()
+        finally:
+            self._inside.hook = False
 
     def load(self, lua: LuaScript) -> None:
+        """Load one script after a ``NOSCRIPT`` (``on_lost`` first)."""
+        self._lost()
         # On a cluster, SCRIPT LOAD goes to every primary.
         self.client.script_load(lua.text)
 
@@ -145,12 +168,13 @@ class ScriptRunner:
         """Load every script now, so the first batches do not meet NOSCRIPT.
 
         One round trip on a single server; on a cluster, SCRIPT LOAD per
-        script goes to every primary.
+        script goes to every primary. ``on_lost`` is not called: a region
+        loads its scripts right after its guard looked at the server.
         """
         scripts = [*all_scripts(), *self._extra()]
         if is_cluster(self.client):
             for lua in scripts:
-                self.load(lua)
+                self.client.script_load(lua.text)
             return
         pipe = self.client.pipeline(transaction=False)
         for lua in scripts:
@@ -221,6 +245,7 @@ class ScriptRunner:
             return results
 
         def load(error: Exception) -> None:
+            self._lost()
             for lua in getattr(error, "scripts", ()):
                 client.script_load(lua.text)
 

@@ -1,9 +1,35 @@
--- identity.lua: find or create a region's identity, atomically.
+-- identity.lua: find or create a region's identity, atomically, and renew it
+-- when the Redis server it was written on is not the one running now.
 -- KEYS[1]  the identity hash (crdt#region)
--- ARGV     field, value, field, value, ... of a fresh identity, written only
---          when KEYS[1] does not exist yet
--- Returns  the identity hash as it is after the call (HGETALL form).
+-- ARGV[1]  the running server: its run id (on a cluster, its primaries' run
+--          ids), which changes at every restart and failover
+-- ARGV[2]  a fresh incarnation, used when the identity is created or renewed
+-- ARGV[3..] field, value, ... of a fresh identity (with 'server' = ARGV[1]),
+--          written only when KEYS[1] does not exist yet
+-- Returns  {renewed, the identity hash after the call (HGETALL form)}:
+--          renewed is 1 when the server changed under an existing identity.
+--          A restarted server may hold an older copy of the data (a restore,
+--          an OS crash with appendfsync everysec, a failover that lost the
+--          last writes), whose counter slots and log ids its peers already
+--          hold beyond it: counting on in them would lose writes. So the
+--          region takes a new incarnation, as after a partial loss: the
+--          epoch grows by one and the marks of shards given a head go.
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], unpack(ARGV))
+  redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+  return {0, redis.call('HGETALL', KEYS[1])}
 end
-return redis.call('HGETALL', KEYS[1])
+local server = redis.call('HGET', KEYS[1], 'server')
+if server == ARGV[1] then return {0, redis.call('HGETALL', KEYS[1])} end
+if not server then
+  -- Written before servers were recorded: adopt this one.
+  redis.call('HSET', KEYS[1], 'server', ARGV[1])
+  return {0, redis.call('HGETALL', KEYS[1])}
+end
+for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(field, 1, 6) == 'shard:' then redis.call('HDEL', KEYS[1], field) end
+end
+local region = redis.call('HGET', KEYS[1], 'region')
+local epoch = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '1') + 1
+redis.call('HSET', KEYS[1], 'server', ARGV[1], 'incarnation', ARGV[2],
+  'replica', region .. '.' .. ARGV[2], 'epoch', string.format('%d', epoch))
+return {1, redis.call('HGETALL', KEYS[1])}
