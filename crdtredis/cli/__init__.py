@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from crdtredis.cli.app import cli
 from crdtredis.cli.inspect import inspect, status
-from crdtredis.cli.objects import decr, get, incr, keys, log_group, set_group
+from crdtredis.cli.objects import decr, delete, get, incr, keys, log_group, set_group
 from crdtredis.cli.processes import demo, exporter, sync, worker
 
 for command in (
     incr,
     decr,
     get,
+    delete,
     inspect,
     set_group,
     log_group,

@@ -1,4 +1,4 @@
-"""Commands on objects: incr, decr, get, set, log, keys."""
+"""Commands on objects: incr, decr, get, del, set, log, keys."""
 
 from __future__ import annotations
 
@@ -68,6 +68,19 @@ def get(settings: Settings, key: str) -> None:
         raise BadInput(f"key {key!r} has type {stored}, not a counter; use crdtredis {hint}")
     counter: Any = region.handle(stored, key)
     click.echo(counter.value())
+
+
+@click.command("del")
+@click.argument("names", metavar="KEY...", nargs=-1, required=True)
+@pass_settings
+def delete(settings: Settings, names: tuple[str, ...]) -> None:
+    """Delete keys as this region has seen them; print how many held anything.
+
+    Writes made concurrently in another region and not yet pulled here
+    survive (a counter counts them from zero). A grow-only set cannot be
+    deleted.
+    """
+    click.echo(settings.region().delete(*names))
 
 
 @click.group("set")

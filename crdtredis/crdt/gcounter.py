@@ -1,11 +1,17 @@
-"""Grow-only counter: one non-negative slot per replica, merged by per-slot max."""
+"""Grow-only counter: one non-negative slot per replica, merged by per-slot max.
+
+A delete is an observed reset: it records, per replica, the slot it saw as
+that slot's floor, and the value counts only what each slot holds above its
+floor. Floors merge by per-slot max like the slots, so an increment made
+concurrently elsewhere (a slot above the floor the delete saw) survives.
+"""
 
 from __future__ import annotations
 
 from typing import Self
 
 from crdtredis.crdt.interface import SLOT_MAX, StateDict, check_replica_id, check_same_type
-from crdtredis.crdt.schema import expect_slots, expect_state
+from crdtredis.crdt.schema import expect_floors, expect_slots, expect_state
 
 
 class GCounter:
@@ -17,18 +23,37 @@ class GCounter:
     """
 
     type_name = "gcounter"
-    __slots__ = ("_replica", "slots")
+    __slots__ = ("_replica", "slots", "floors")
 
-    def __init__(self, replica: str, slots: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        replica: str,
+        slots: dict[str, int] | None = None,
+        floors: dict[str, int] | None = None,
+    ) -> None:
         self._replica = check_replica_id(replica)
         self.slots: dict[str, int] = {r: n for r, n in (slots or {}).items() if n}
+        #: Per replica, the slot a delete observed: only what lies above counts.
+        self.floors: dict[str, int] = {r: n for r, n in (floors or {}).items() if n}
 
     @property
     def replica(self) -> str:
         return self._replica
 
     def value(self) -> int:
-        return sum(self.slots.values())
+        return sum(self.live().values())
+
+    def live(self) -> dict[str, int]:
+        """Each replica's count since the last delete it was observed in (non-zero ones)."""
+        floors = self.floors
+        live = {r: n - min(n, floors.get(r, 0)) for r, n in self.slots.items()}
+        return {r: n for r, n in live.items() if n}
+
+    def delete(self) -> None:
+        """Reset to zero what this replica has observed; concurrent increments elsewhere stay."""
+        for replica, count in self.slots.items():
+            if count > self.floors.get(replica, 0):
+                self.floors[replica] = count
 
     def incr(self, n: int = 1) -> int:
         """Add ``n >= 0`` to this replica's slot; return the new value.
@@ -54,32 +79,44 @@ class GCounter:
 
     def merge(self, other: Self) -> Self:
         check_same_type(self, other)
-        mine = self.slots
-        for replica, count in other.slots.items():
-            if count > mine.get(replica, 0):
-                mine[replica] = count
+        for mine, theirs in ((self.slots, other.slots), (self.floors, other.floors)):
+            for replica, count in theirs.items():
+                if count > mine.get(replica, 0):
+                    mine[replica] = count
         return self
 
     def compare(self, other: Self) -> bool:
         check_same_type(self, other)
-        theirs = other.slots
-        return all(count <= theirs.get(replica, 0) for replica, count in self.slots.items())
+        return all(
+            count <= theirs.get(replica, 0)
+            for mine, theirs in ((self.slots, other.slots), (self.floors, other.floors))
+            for replica, count in mine.items()
+        )
 
     def to_dict(self) -> StateDict:
-        return {"type": self.type_name, "slots": dict(sorted(self.slots.items()))}
+        state: StateDict = {"type": self.type_name, "slots": dict(sorted(self.slots.items()))}
+        if self.floors:
+            state["deleted"] = {"slots": dict(sorted(self.floors.items()))}
+        return state
 
     @classmethod
     def from_dict(cls, data: object, replica: str) -> Self:
-        state = expect_state(data, cls.type_name, ["slots"])
-        return cls(replica, expect_slots(state["slots"], "slots"))
+        state = expect_state(data, cls.type_name, ["slots"], optional=["deleted"])
+        floors = expect_floors(state.get("deleted", {}), ["slots"])
+        return cls(replica, expect_slots(state["slots"], "slots"), floors["slots"])
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.slots == other.slots
+        return (
+            type(other) is type(self) and self.slots == other.slots and self.floors == other.floors
+        )
 
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"GCounter(replica={self._replica!r}, value={self.value()}, slots={self.slots})"
+        return (
+            f"GCounter(replica={self._replica!r}, value={self.value()}, slots={self.slots}, "
+            f"floors={self.floors})"
+        )
 
 
 def check_amount(n: object) -> int:

@@ -33,6 +33,10 @@ class GSet:
     def add(self, element: str) -> None:
         self.items.add(check_element(element))
 
+    def delete(self) -> None:
+        """Always raises ``ValueError``: removal is not part of a grow-only set's meaning."""
+        raise ValueError("a GSet only grows and cannot be deleted; use an OR-Set for that")
+
     def members(self) -> set[str]:
         return set(self.items)
 

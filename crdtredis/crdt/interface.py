@@ -46,6 +46,14 @@ class CRDT(Protocol):
         """True when ``self <= other`` in the type's partial order."""
         ...
 
+    def delete(self) -> None:
+        """Remove what this replica has observed (an observed remove; a counter's reset).
+
+        What other replicas add concurrently, unseen here, survives the
+        merge. ``ValueError`` for a type whose meaning has no removal.
+        """
+        ...
+
     def to_dict(self) -> StateDict:
         """The replicated state as JSON-safe, canonical data."""
         ...

@@ -69,6 +69,11 @@ class ORSet:
             raise KeyError(f"{element!r} is not a member of this set")
         self.removed.setdefault(element, set()).update(tags)
 
+    def delete(self) -> None:
+        """Remove every element as observed here; adds made concurrently elsewhere survive."""
+        for element in list(self.entries):
+            self.remove(element)
+
     def members(self) -> set[str]:
         return set(self.entries)
 

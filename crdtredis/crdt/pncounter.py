@@ -6,7 +6,7 @@ from typing import Self
 
 from crdtredis.crdt.gcounter import GCounter
 from crdtredis.crdt.interface import StateDict, check_replica_id, check_same_type
-from crdtredis.crdt.schema import expect_slots, expect_state
+from crdtredis.crdt.schema import expect_floors, expect_slots, expect_state
 
 
 class PNCounter:
@@ -24,10 +24,12 @@ class PNCounter:
         replica: str,
         p: dict[str, int] | None = None,
         n: dict[str, int] | None = None,
+        deleted: dict[str, dict[str, int]] | None = None,
     ) -> None:
         self._replica = check_replica_id(replica)
-        self.p = GCounter(replica, p)
-        self.n = GCounter(replica, n)
+        floors = deleted or {}
+        self.p = GCounter(replica, p, floors.get("p"))
+        self.n = GCounter(replica, n, floors.get("n"))
 
     @property
     def replica(self) -> str:
@@ -46,6 +48,11 @@ class PNCounter:
         self.n.incr(n)
         return self.value()
 
+    def delete(self) -> None:
+        """Reset to zero what this replica has observed (see :meth:`GCounter.delete`)."""
+        self.p.delete()
+        self.n.delete()
+
     def merge(self, other: Self) -> Self:
         check_same_type(self, other)
         self.p.merge(other.p)
@@ -57,16 +64,23 @@ class PNCounter:
         return self.p.compare(other.p) and self.n.compare(other.n)
 
     def to_dict(self) -> StateDict:
-        return {
+        state: StateDict = {
             "type": self.type_name,
             "p": dict(sorted(self.p.slots.items())),
             "n": dict(sorted(self.n.slots.items())),
         }
+        if self.p.floors or self.n.floors:
+            state["deleted"] = {
+                "p": dict(sorted(self.p.floors.items())),
+                "n": dict(sorted(self.n.floors.items())),
+            }
+        return state
 
     @classmethod
     def from_dict(cls, data: object, replica: str) -> Self:
-        state = expect_state(data, cls.type_name, ["p", "n"])
-        return cls(replica, expect_slots(state["p"], "p"), expect_slots(state["n"], "n"))
+        state = expect_state(data, cls.type_name, ["p", "n"], optional=["deleted"])
+        floors = expect_floors(state.get("deleted", {}), ["p", "n"])
+        return cls(replica, expect_slots(state["p"], "p"), expect_slots(state["n"], "n"), floors)
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and self.p == other.p and self.n == other.n

@@ -13,15 +13,17 @@ from typing import Any
 from crdtredis.crdt.interface import SLOT_MAX, check_replica_id
 
 
-def expect_state(data: object, type_name: str, fields: Iterable[str]) -> dict[str, Any]:
-    """Check ``data`` is a state dict of ``type_name`` with exactly ``fields``."""
+def expect_state(
+    data: object, type_name: str, fields: Iterable[str], optional: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Check ``data`` is a state dict of ``type_name`` with ``fields`` (and maybe ``optional``)."""
     if not isinstance(data, dict):
         raise ValueError(f"{type_name} state must be an object, got {type(data).__name__}")
     found = data.get("type")
     if found != type_name:
         raise ValueError(f"state is of type {found!r}, expected {type_name!r}")
     expected = {"type", *fields}
-    if set(data) != expected:
+    if set(data) - set(optional) != expected:
         missing = sorted(expected - set(data))
         extra = sorted(str(k) for k in set(data) - expected)
         raise ValueError(
@@ -84,3 +86,14 @@ def expect_tag(value: object, what: str) -> tuple[str, int]:
     except ValueError as exc:
         raise ValueError(f"{what}: {exc}") from None
     return replica, expect_int(pair[1], f"{what} counter", low=1)
+
+
+def expect_floors(value: object, fields: Iterable[str]) -> dict[str, dict[str, int]]:
+    """A counter's ``deleted`` part: per slot field, the floors a delete observed."""
+    if not isinstance(value, dict):
+        raise ValueError(f"deleted must be an object, got {type(value).__name__}")
+    names = list(fields)
+    extra = sorted(str(k) for k in set(value) - set(names))
+    if extra:
+        raise ValueError(f"deleted has unexpected fields {extra}; expected some of {names}")
+    return {f: expect_slots(value.get(f, {}), f"deleted.{f}") for f in names}

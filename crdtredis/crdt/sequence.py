@@ -157,6 +157,12 @@ class Sequence:
         self._tombstone(element)
         return element.value
 
+    def delete(self) -> None:
+        """Remove every element observed here; inserts made concurrently elsewhere survive."""
+        for element in list(self._elements.values()):
+            if not element.deleted:
+                self._tombstone(element)
+
     def apply_insert(self, op_id: OpId, ref: OpId | None, value: object) -> None:
         """Integrate an insert whose id was assigned elsewhere (a store, a peer).
 

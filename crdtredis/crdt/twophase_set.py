@@ -59,6 +59,10 @@ class TwoPhaseSet:
             raise KeyError(f"{element!r} is not a member of this set")
         self.removed.add(element)
 
+    def delete(self) -> None:
+        """Remove every member observed here, for good (two-phase: none can come back)."""
+        self.removed |= self.added
+
     def members(self) -> set[str]:
         return self.added - self.removed
 

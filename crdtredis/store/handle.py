@@ -93,7 +93,28 @@ class RedisObject(Generic[Pure]):
         return refusal_error(exc.code, detail, self.name, self.type_name, self.region.types)
 
     def exists(self) -> bool:
-        return bool(self._fields())
+        """True when the object holds anything visible (False after a delete, until written)."""
+        fields = self._fields()
+        if not fields:
+            return False
+        try:
+            return self.stored.live(self.stored.decode_hash(fields))
+        except ValueError as exc:
+            raise InvalidStateError(self.name, f"stored state is corrupt: {exc}") from None
+
+    def delete(self) -> bool:
+        """Remove what this region has observed of the object; True when anything was visible.
+
+        An observed remove: what another region adds concurrently (an
+        increment, an add, an append not yet pulled here) survives the merge,
+        in every region alike. A counter is reset: it counts on from zero
+        plus those concurrent increments. Deleting a missing or already
+        empty object writes nothing.
+
+        Raises:
+            ValueError: the type has no delete (a grow-only set).
+        """
+        return bool(self._write_with(self.region.types.delete_script(), lambda: [self.name]))
 
     def to_dict(self) -> StateDict:
         """The replicated state, as the pure type's ``to_dict`` gives it."""

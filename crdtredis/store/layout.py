@@ -34,6 +34,9 @@ any         ``""``                         type code (each type's module in
                                            code and fields): g, pn, gs, 2p, or, sq
 g, pn       ``<replica>``                  that replica's increments (P)
 pn          ``-<replica>``                 that replica's decrements (N)
+g, pn       ``~<replica>``                 the P slot a delete observed (floor):
+                                           only what lies above counts
+pn          ``~-<replica>``                the N slot a delete observed (floor)
 gs          ``.<element>``                 ``1``
 2p          ``.<element>``                 ``a`` added, ``r`` removed (tombstone)
 or          ``.<element>``                 live tags ``n@replica,...``

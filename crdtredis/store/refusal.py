@@ -52,6 +52,11 @@ def refusal_error(code: str, detail: str, name: str, wanted: str, types: TypeReg
             f"sequence {name!r} cannot grow: its Lamport clock is exhausted (2**53 - 1); "
             "start a new log under another key"
         )
+    if code == "NODELETE":
+        return ValueError(
+            f"key {name!r} is a {types.name_of_code(detail)}, which only grows and cannot be "
+            "deleted; use an OR-Set for elements that go away"
+        )
     if code == "NOREF":
         return IndexError(f"sequence {name!r} has no element {detail!r}")
     if code == "CONFLICT":

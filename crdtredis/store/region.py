@@ -94,7 +94,7 @@ class RegionStore:
         self.name = check_region_name(name)
         self.types = types
         self.client = connect(connection, cluster=cluster, socket_timeout=socket_timeout)
-        self.scripts = ScriptRunner(self.client, lambda: [types.merge_script()])
+        self.scripts = ScriptRunner(self.client, types.scripts)
         #: Rebuilt sequences, so that appends to long logs stay one round trip.
         self.sequences = SequenceCache()
         # The guard looks at the server (renewing the identity if it
@@ -196,6 +196,19 @@ class RegionStore:
         """The type ``name`` is stored as (a pure type name), or None if it does not exist."""
         code = self.client.hget(self.layout.data_key(check_name(name)), "")
         return None if code is None else self.types.by_code(code).name
+
+    def delete(self, *names: str) -> int:
+        """Delete each of ``names`` as this region has observed it; return how many held anything.
+
+        Missing and already deleted names count as 0 and write nothing. See
+        :meth:`RedisObject.delete` for what survives a concurrent write.
+        """
+        deleted = 0
+        for name in names:
+            handle = self.object(name)
+            if handle is not None and handle.delete():
+                deleted += 1
+        return deleted
 
     def export(self, name: str) -> StateDict | None:
         """The replicated state of ``name`` (pure ``to_dict`` form), or None if missing."""

@@ -235,3 +235,14 @@ def test_an_increment_by_zero_says_that_nothing_was_written(shell: Shell) -> Non
     assert code == 0 and out == "0\n"
     assert "--by 0: nothing was written to 'fresh'" in err
     assert shell("get", "fresh")[0] == 2  # it was not created
+
+
+def test_del_prints_how_many_keys_held_anything(shell: Shell) -> None:
+    assert shell("incr", "views", "--by", "3")[0] == 0
+    assert shell("set", "add", "liked-by", "bob")[0] == 0
+    assert shell("del", "views", "liked-by", "never-written")[1] == "2\n"
+    assert shell("get", "views")[1] == "0\n"
+    assert shell("del", "views")[1] == "0\n"
+    assert shell("set", "add", "tags", "x", "--type", "gset")[0] == 0
+    code, _, err = shell("del", "tags")
+    assert code == 2 and err.count("\n") == 1 and "only grows and cannot be deleted" in err

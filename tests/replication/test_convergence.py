@@ -1,4 +1,4 @@
-"""Random operations of every type in three regions converge to the pure model."""
+"""Random operations of every type (deletes too) in three regions converge to the pure model."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ KEYS: dict[str, StoredType] = {f"key:{stored.code}": stored for stored in REGIST
 def random_op(rng: random.Random, stored: StoredType, obj: Any) -> tuple[str, Any]:
     """A random operation on ``obj`` (the pure model) by the family of its type."""
     element = rng.choice("abcd")
+    if rng.random() < 0.08:
+        return "delete", None
     if stored.family == "counter":
         return ("decr" if rng.random() < 0.3 else "incr"), rng.randint(0, 50)
     if stored.family == "log":
@@ -35,10 +37,13 @@ def perform(obj: Any, op: tuple[str, Any]) -> None:
     try:
         if kind == "insert":
             obj.insert(*arg)
+        elif kind == "delete":
+            obj.delete()
         else:
             getattr(obj, kind)(arg)
     except (KeyError, ValueError):
-        pass  # removing a non-member, re-adding to a 2P-Set, a gcounter's decr: refused alike
+        pass  # removing a non-member, re-adding to a 2P-Set, a gcounter's decr, a
+        # gset's delete: refused alike
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -38,6 +38,10 @@ class MaxRegister:
         self.value = max(self.value, other.value)
         return self
 
+    def delete(self) -> None:
+        """A max register has no delete (its join file has none either: ``NODELETE``)."""
+        raise ValueError("a max register cannot be deleted")
+
     def compare(self, other: Self) -> bool:
         return self.value <= other.value
 

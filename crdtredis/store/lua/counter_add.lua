@@ -4,8 +4,9 @@
 --          (replica id, or '-' .. replica id for a decrement),
 --          ARGV[4] '1' to return the first counter's value, else '0',
 --          then per counter: name, amount (a decimal integer >= 0)
--- Returns  when asked, {P, N}: the first counter's sums of increment and
---          decrement slots as decimal strings (exact past 2^53); else the
+-- Returns  when asked, {P, N, FP, FN}: the first counter's sums of increment
+--          and decrement slots and of their floors (what a delete observed,
+--          never above the slot), as decimal strings (exact past 2^53); else the
 --          number of counters. All counters are checked (type, overflow,
 --          corrupt slots, the shard's index) before any is written: on an
 --          error nothing is written.
@@ -33,26 +34,35 @@ if guard then return crdt_fail(guard) end
 
 -- The first counter's value, from every slot read and checked before any
 -- write (a script does not roll back: a corrupt slot must refuse the call
--- before anything is written, not fail it half done).
+-- before anything is written, not fail it half done). A slot counts above
+-- its floor (the value a delete observed; '~' .. field), never below zero.
 local totals
 if ARGV[4] == '1' then
   local all = redis.call('HGETALL', KEYS[3])
-  local p, n = {ARGV[6]}, {}
-  if string.sub(field, 1, 1) == '-' then p, n = {}, {ARGV[6]} end
+  local slots, floors = {}, {}
   for j = 1, #all, 2 do
     local f, v = all[j], all[j + 1]
     if f ~= '' then
       if not string.match(v, '^%d+$') then
         return crdt_fail('CORRUPT', f .. '\t' .. ARGV[5])
       end
-      if string.sub(f, 1, 1) == '-' and code == 'pn' then
-        n[#n + 1] = v
-      else
-        p[#p + 1] = v
-      end
+      if string.sub(f, 1, 1) == '~' then floors[string.sub(f, 2)] = v else slots[f] = v end
     end
   end
-  totals = {crdt_sum(p), crdt_sum(n)}
+  -- This call's amount counts as added already (it is written below).
+  local p, n, fp, fn = {ARGV[6]}, {}, {}, {}
+  if string.sub(field, 1, 1) == '-' and code == 'pn' then p, n = {}, {ARGV[6]} end
+  for f, v in pairs(slots) do
+    local down = string.sub(f, 1, 1) == '-' and code == 'pn'
+    if down then n[#n + 1] = v else p[#p + 1] = v end
+    local floor = floors[f]
+    if floor then
+      local held = f == field and crdt_sum({v, ARGV[6]}) or v
+      if crdt_greater(floor, held) then floor = held end
+      if down then fn[#fn + 1] = floor else fp[#fp + 1] = floor end
+    end
+  end
+  totals = {crdt_sum(p), crdt_sum(n), crdt_sum(fp), crdt_sum(fn)}
 end
 
 local changed = {}

@@ -95,6 +95,15 @@ class StoredType(ABC):
         """
         return [fields[i : i + size] for i in range(0, len(fields), size)]
 
+    def live(self, state: StateDict) -> bool:
+        """Whether a state holds anything visible (an object deleted holds only tombstones).
+
+        By default: a collection (a pure type with ``len``) with a member;
+        any other stored state is visible.
+        """
+        pure = self.pure.from_dict(state, "reader")
+        return len(pure) > 0 if hasattr(pure, "__len__") else True
+
     def value(self, state: StateDict) -> int | None:
         """The integer value the metrics report, for types that have one."""
         return None

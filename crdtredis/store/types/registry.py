@@ -36,7 +36,7 @@ class TypeRegistry:
     def __init__(self) -> None:
         self._by_name: dict[str, StoredType] = {}
         self._by_code: dict[str, StoredType] = {}
-        self._merge: LuaScript | None = None
+        self._scripts: dict[str, LuaScript] = {}
 
     def register(self, stored: StoredType) -> StoredType:
         """Add a type; its name and code must be new."""
@@ -48,14 +48,14 @@ class TypeRegistry:
             raise ValueError(f"a type named {stored.name!r} or coded {stored.code!r} exists")
         self._by_name[stored.name] = stored
         self._by_code[stored.code] = stored
-        self._merge = None
+        self._scripts = {}
         return stored
 
     def unregister(self, name: str) -> None:
         """Remove a type (for tests that register a throwaway one)."""
         stored = self._by_name.pop(name)
         del self._by_code[stored.code]
-        self._merge = None
+        self._scripts = {}
 
     def by_name(self, name: object) -> StoredType:
         try:
@@ -97,7 +97,19 @@ class TypeRegistry:
 
     def merge_script(self) -> LuaScript:
         """``lua/_merge.lua`` with every registered type's join in front (one SHA per set)."""
-        if self._merge is None:
+        return self._dispatching("merge")
+
+    def delete_script(self) -> LuaScript:
+        """``lua/_delete.lua`` with every registered type's join in front (one SHA per set)."""
+        return self._dispatching("delete")
+
+    def scripts(self) -> list[LuaScript]:
+        """The scripts made from the registered types, for a region to load."""
+        return [self.merge_script(), self.delete_script()]
+
+    def _dispatching(self, body: str) -> LuaScript:
+        """``lua/_<body>.lua`` after a table ``joins`` of each type's join file, by type code."""
+        if body not in self._scripts:
             fragments: dict[str, str] = {}
             lines = ["local joins = {}"]
             for stored in self._by_name.values():
@@ -106,8 +118,8 @@ class TypeRegistry:
             defined = [
                 f"local {local} = (function()\n{text}\nend)()" for text, local in fragments.items()
             ]
-            self._merge = compose("merge", *defined, *lines, lua_source("_merge.lua"))
-        return self._merge
+            self._scripts[body] = compose(body, *defined, *lines, lua_source(f"_{body}.lua"))
+        return self._scripts[body]
 
     def validate(self, name: str, state: object) -> tuple[str, Fields]:
         """Check a state (``to_dict`` form); return its type code and the fields to merge.

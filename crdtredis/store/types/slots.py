@@ -14,7 +14,7 @@ from typing import Any, ClassVar, TypeVar
 from crdtredis.crdt import GCounter, PNCounter
 from crdtredis.crdt.gcounter import check_amount
 from crdtredis.crdt.interface import StateDict, check_replica_id
-from crdtredis.crdt.schema import expect_slots, expect_state
+from crdtredis.crdt.schema import expect_floors, expect_slots, expect_state
 from crdtredis.store.codec import check_slot
 from crdtredis.store.handle import RedisObject
 from crdtredis.store.scripts import lua_source, script
@@ -35,51 +35,79 @@ class CounterType(StoredType):
 
     def decode(self, body: Fields) -> StateDict:
         state: StateDict = {"type": self.name, **{f: {} for f in self.slot_fields}}
-        down = self.slot_fields[-1] if len(self.slot_fields) > 1 else None
+        floors: StateDict = {f: {} for f in self.slot_fields}
         for f, v in body:
-            if down is not None and f[:1] == "-":
-                state[down][f[1:]] = check_slot(f, v)
+            into = state
+            if f[:1] == "~":
+                into, f = floors, f[1:]
+            if self._down is not None and f[:1] == "-":
+                into[self._down][f[1:]] = check_slot(f, v)
             else:
-                state[self.slot_fields[0]][f] = check_slot(f, v)
+                into[self.slot_fields[0]][f] = check_slot(f, v)
+        if any(floors.values()):
+            state["deleted"] = floors
         return state
 
+    @property
+    def _down(self) -> str | None:
+        return self.slot_fields[1] if len(self.slot_fields) > 1 else None
+
     def encode(self, state: StateDict) -> Fields:
+        floors = state.get("deleted", {})
         return [
-            (prefix + replica, str(n))
+            (mark + prefix + replica, str(n))
+            for mark, source in (("", state), ("~", floors))
             for prefix, slots in zip(self.prefixes, self.slot_fields, strict=True)
-            for replica, n in state[slots].items()
+            for replica, n in source.get(slots, {}).items()
         ]
 
     def validate(self, state: Mapping[str, Any]) -> Fields:
-        expect_state(state, self.name, self.slot_fields)
+        expect_state(state, self.name, self.slot_fields, optional=["deleted"])
         canonical: StateDict = {"type": self.name}
         for name in self.slot_fields:
             canonical[name] = {r: n for r, n in expect_slots(state[name], name).items() if n}
+        floors = expect_floors(state.get("deleted", {}), self.slot_fields)
+        canonical["deleted"] = {f: {r: n for r, n in m.items() if n} for f, m in floors.items()}
         return self.encode(canonical)
 
     def validate_hash(self, body: Fields) -> Fields:
-        down = len(self.slot_fields) > 1
+        down = self._down is not None
         for f, v in body:
-            check_replica_id(f[1:] if down and f[:1] == "-" else f)
+            replica = f[1:] if f[:1] == "~" else f
+            check_replica_id(replica[1:] if down and replica[:1] == "-" else replica)
             check_slot(f, v)
         return body
 
     def slots(self, state: StateDict) -> dict[str, tuple[int, int]]:
-        up = state[self.slot_fields[0]]
-        down = state[self.slot_fields[1]] if len(self.slot_fields) > 1 else {}
+        """Each replica's up and down counts since the last delete observed of them."""
+        up, down = self._live(state, self.slot_fields[0]), self._live(state, self._down)
         return {r: (up.get(r, 0), down.get(r, 0)) for r in sorted(set(up) | set(down))}
+
+    def _live(self, state: StateDict, field: str | None) -> dict[str, int]:
+        if field is None:
+            return {}
+        floors = state.get("deleted", {}).get(field, {})
+        live = {r: n - min(n, floors.get(r, 0)) for r, n in state[field].items()}
+        return {r: n for r, n in live.items() if n}
 
     def value(self, state: StateDict) -> int:
         return sum(p - n for p, n in self.slots(state).values())
+
+    def live(self, state: StateDict) -> bool:
+        return bool(self.slots(state))
 
     def summary(self, state: StateDict) -> dict[str, Any]:
         return {"value": self.value(state)}
 
     def missing(self, mine: StateDict, theirs: StateDict) -> int:
         return sum(
-            max(0, count - mine[slots].get(replica, 0))
+            max(0, count - ours.get(slots, {}).get(replica, 0))
+            for ours, source in (
+                (mine, theirs),
+                (mine.get("deleted", {}), theirs.get("deleted", {})),
+            )
             for slots in self.slot_fields
-            for replica, count in theirs[slots].items()
+            for replica, count in source.get(slots, {}).items()
         )
 
 
@@ -94,8 +122,8 @@ class RedisCounter(RedisObject[Counter]):
 
     def _add(self, sign: str, n: int) -> int:
         amount = str(check_amount(n))
-        p, n = self._write_with(
+        p, n, p_floor, n_floor = self._write_with(
             script("counter_add"),
             lambda: [self.code, sign + self.region.replica, "1", self.name, amount],
         )
-        return int(p) - int(n)
+        return (int(p) - int(p_floor)) - (int(n) - int(n_floor))

@@ -1,6 +1,8 @@
--- joins/counter.lua: the join of GCounter and PNCounter, a part of the merge script.
+-- joins/counter.lua: the join and delete of GCounter and PNCounter, a part of
+-- the merge and delete scripts.
 -- Per-slot max: each incoming slot (field: replica id, or '-' .. replica id for
--- a PN decrement slot; value: a canonical decimal) replaces a smaller stored one.
+-- a PN decrement slot; '~' .. either for the floor a delete observed; value: a
+-- canonical decimal) replaces a smaller stored one.
 -- read(data, fields) -> stored type code, the stored slots (one HMGET for both:
 --   counters are most of a sync); join(data, fields, current, create) -> changed.
 
@@ -51,4 +53,28 @@ local function join(data, fields, current, create)
   return true
 end
 
-return {read = read, join = join}
+-- Reset what is observed here: every slot's value becomes its floor (a
+-- concurrent increment elsewhere raises its slot above the floor and counts).
+local function delete(data)
+  local all = redis.call('HGETALL', data)
+  local slots, floors = {}, {}
+  for j = 1, #all, 2 do
+    local f, v = all[j], all[j + 1]
+    if f ~= '' then
+      if not string.match(v, '^%d+$') then return 'CORRUPT ' .. f end
+      if string.sub(f, 1, 1) == '~' then floors[string.sub(f, 2)] = v else slots[f] = v end
+    end
+  end
+  local updates = {}
+  for f, v in pairs(slots) do
+    if not floors[f] or crdt_greater(v, floors[f]) then
+      updates[#updates + 1] = '~' .. f
+      updates[#updates + 1] = v
+    end
+  end
+  if #updates == 0 then return false end
+  hset_all(data, updates)
+  return true
+end
+
+return {read = read, join = join, delete = delete}

@@ -1,4 +1,4 @@
--- joins/gset.lua: the join of a GSet (union), a part of the merge script.
+-- joins/gset.lua: the join of a GSet (union), a part of the merge and delete scripts.
 -- Fields: '.' .. element = '1'. join(data, fields, _, create) -> changed.
 local function join(data, fields, _, create)
   local changed = false

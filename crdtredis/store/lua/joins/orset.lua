@@ -1,4 +1,4 @@
--- joins/orset.lua: the join of an OR-Set, a part of the merge script.
+-- joins/orset.lua: the join of an OR-Set, a part of the merge and delete scripts.
 -- Fields: '.' .. element = live tags 'n@replica,...', '~' .. element = removed
 -- tags. Live tags are the union of both sides less every removed tag; removed
 -- tags are the union. join(data, fields, _, create) -> changed.
@@ -62,4 +62,21 @@ local function join(data, fields, _, create)
   return changed
 end
 
-return {join = join}
+-- Remove every element as observed here: its live tags become tombstones.
+local function delete(data)
+  local all = redis.call('HGETALL', data)
+  local removed = false
+  for j = 1, #all, 2 do
+    local f = all[j]
+    if string.sub(f, 1, 1) == '.' then
+      local element = string.sub(f, 2)
+      local tomb = redis.call('HGET', data, '~' .. element)
+      redis.call('HSET', data, '~' .. element, tomb and (tomb .. ',' .. all[j + 1]) or all[j + 1])
+      redis.call('HDEL', data, f)
+      removed = true
+    end
+  end
+  return removed
+end
+
+return {join = join, delete = delete}

@@ -1,5 +1,5 @@
 -- joins/sequence.lua: the join of a Sequence (union of operations), a part of
--- the merge script. Fields: '.' .. id = the element's JSON, '~' .. id = '1'
+-- the merge and delete scripts. Fields: '.' .. id = the element's JSON, '~' .. id = '1'
 -- (removed), '^' = the Lamport clock (max). An element id stored with other
 -- content means two replicas share an id: refused whole ('CONFLICT <field>').
 -- join(data, fields, _, create) -> changed, or the refusal.
@@ -25,4 +25,23 @@ local function join(data, fields, _, create)
   return changed
 end
 
-return {join = join}
+-- Remove every element observed here (inserts made concurrently elsewhere stay).
+local function delete(data)
+  local all = redis.call('HGETALL', data)
+  local removed = {}
+  for j = 1, #all, 2 do
+    local f = all[j]
+    if string.sub(f, 1, 1) == '~' then removed[string.sub(f, 2)] = true end
+  end
+  local any = false
+  for j = 1, #all, 2 do
+    local f = all[j]
+    if string.sub(f, 1, 1) == '.' and not removed[string.sub(f, 2)] then
+      redis.call('HSET', data, '~' .. string.sub(f, 2), '1')
+      any = true
+    end
+  end
+  return any
+end
+
+return {join = join, delete = delete}
