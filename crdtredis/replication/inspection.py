@@ -22,7 +22,8 @@ def summary(types: TypeRegistry, state: StateDict | None) -> dict[str, Any]:
     """The type-specific part of a key's description."""
     if state is None:
         return {"exists": False}
-    return {"exists": True, **types.by_name(state["type"]).summary(state)}
+    stored = types.by_name(state["type"])
+    return {"exists": stored.live(state), **stored.summary(state)}
 
 
 def replica_slots(

@@ -91,7 +91,8 @@ def test_inspect_json_follows_the_documented_schema(regions: Regions, shell: She
     report: dict[str, Any] = json.loads(out)
     assert code == 0
     assert set(report) == {
-        "key", "region", "replica", "type", "shard", "exists", "value", "replicas", "peers"
+        "key", "region", "replica", "type", "shard", "exists", "value", "tombstones",
+        "replicas", "peers",
     }  # fmt: skip
     assert (report["key"], report["type"], report["value"], report["exists"]) == (
         "likes", "pncounter", 3, True
@@ -112,6 +113,7 @@ def test_inspect_json_follows_the_documented_schema(regions: Regions, shell: She
         "reachable": True,
         "exists": True,
         "value": 1,
+        "tombstones": 0,
         "missing_here": 3,
         "missing_there": 3,
     }
@@ -242,6 +244,8 @@ def test_del_prints_how_many_keys_held_anything(shell: Shell) -> None:
     assert shell("set", "add", "liked-by", "bob")[0] == 0
     assert shell("del", "views", "liked-by", "never-written")[1] == "2\n"
     assert shell("get", "views")[1] == "0\n"
+    report = json.loads(shell("inspect", "views", "--json")[1])
+    assert (report["exists"], report["value"], report["tombstones"]) == (False, 0, 1)
     assert shell("del", "views")[1] == "0\n"
     assert shell("set", "add", "tags", "x", "--type", "gset")[0] == 0
     code, _, err = shell("del", "tags")

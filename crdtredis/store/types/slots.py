@@ -97,7 +97,8 @@ class CounterType(StoredType):
         return bool(self.slots(state))
 
     def summary(self, state: StateDict) -> dict[str, Any]:
-        return {"value": self.value(state)}
+        floors = state.get("deleted", {})
+        return {"value": self.value(state), "tombstones": sum(len(m) for m in floors.values())}
 
     def missing(self, mine: StateDict, theirs: StateDict) -> int:
         return sum(
