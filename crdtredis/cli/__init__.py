@@ -10,7 +10,7 @@ from __future__ import annotations
 from crdtredis.cli.app import cli
 from crdtredis.cli.inspect import inspect, status
 from crdtredis.cli.objects import decr, delete, get, incr, keys, log_group, set_group
-from crdtredis.cli.processes import demo, exporter, sync, worker
+from crdtredis.cli.processes import demo, exporter, retire, sync, worker
 
 for command in (
     incr,
@@ -23,6 +23,7 @@ for command in (
     keys,
     status,
     sync,
+    retire,
     worker,
     demo,
     exporter,

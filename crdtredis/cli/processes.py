@@ -1,4 +1,4 @@
-"""The commands that run processes: ``sync``, ``worker``, ``exporter`` and ``demo``."""
+"""Commands that run processes (``sync``, ``worker``, ``exporter``, ``demo``), and ``retire``."""
 
 from __future__ import annotations
 
@@ -39,6 +39,26 @@ def sync(settings: Settings, once: bool, as_json: bool, only: tuple[str, ...]) -
     failed = [r.peer for r in reports if not r.ok]
     if failed:
         raise RunFailure(f"sync from {', '.join(failed)} failed (see the report above)")
+
+
+@click.command()
+@click.argument("name")
+@pass_settings
+def retire(settings: Settings, name: str) -> None:
+    """Forget region NAME, retired for good and removed from every configuration.
+
+    Its slots stay in every counter, so no value changes; this region stops
+    keeping its cursor, statistics and lease for it.
+    """
+    region = settings.region()
+    try:
+        removed = region.retire_peer(name)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    click.echo(
+        f"region {region.name} forgot {name}: {removed} bookkeeping keys removed; "
+        "its slots stay in every counter"
+    )
 
 
 @click.command()

@@ -63,3 +63,31 @@ class Region(RegionStore):
 
     def sync_peer(self, name: str) -> PeerReport:
         return self.syncer.sync_peer(name)
+
+    def retire_peer(self, name: str) -> int:
+        """Forget a region retired for good: its cursor, statistics, lease and probes here.
+
+        Its replica slots stay in every counter (values do not change) and
+        its elements in every set and log; only this region's bookkeeping
+        about pulling from it goes. Returns how many keys were removed.
+
+        Raises:
+            ValueError: ``name`` is still one of this region's peers (remove
+                it from the configuration first, in every region).
+        """
+        if any(peer.name == name for peer in self.peers):
+            raise ValueError(
+                f"{name} is still a peer of region {self.name}: remove it from the "
+                "configuration of every region first, then retire it"
+            )
+        layout = self.layout
+        keys = [
+            layout.cursor_key(name),
+            layout.sync_stats_key(name),
+            layout.retry_key(name),
+            layout.lock_key(name),
+            layout.convergence_key(name),
+        ]
+        removed = int(self.client.delete(*keys))
+        self.client.srem(layout.convergence_origins_key, name)
+        return removed
