@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import bench_crdt, bench_sequence, bench_store, bench_sync
+from benchmarks import bench_crdt, bench_lifecycle, bench_sequence, bench_store, bench_sync
 from crdtredis.embedded import RedisServer
 from crdtredis.store import RegionStore
 from crdtredis.store.scripts import script
@@ -209,6 +209,23 @@ def convergence(quick: bool) -> Row:
     )
 
 
+def month_of_buckets(quick: bool) -> Row:
+    pages = 100 if quick else 500
+    month = bench_lifecycle.month_of_buckets(pages, 0.5 if quick else 1.0)
+    ratio = max(d30 / d7 for d7, d30 in zip(month.day7, month.day30, strict=True))
+    return Row(
+        "a month of daily page-view buckets",
+        f"{pages} pages x 30 days, 7-day TTL, 3 regions",
+        float(max(month.day30)),
+        float(max(month.day7)),
+        "bytes",
+        ratio,
+        "day 30 <= 1.1x day 7, regions agree",
+        ratio <= 1.1 and month.agree,
+        f"used_memory above empty, largest region; reference: day 7; regions agree: {month.agree}",
+    )
+
+
 def pure_merge(quick: bool) -> Row:
     rows = dict(bench_crdt.pncounter_cases(1_000))
     ours = rows["PNCounter.merge, 1000 replicas"][1]
@@ -265,6 +282,7 @@ CASES: list[Callable[[bool], Row | list[Row]]] = [
     sync_throughput,
     idle_sync,
     convergence,
+    month_of_buckets,
     pure_merge,
     sequence,
 ]

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from crdtredis.cli.app import cli
 from crdtredis.cli.inspect import inspect, status
-from crdtredis.cli.objects import decr, delete, get, incr, keys, log_group, set_group
+from crdtredis.cli.objects import (
+    decr,
+    delete,
+    expire,
+    get,
+    incr,
+    keys,
+    log_group,
+    persist,
+    set_group,
+    ttl,
+)
 from crdtredis.cli.processes import demo, exporter, retire, sync, worker
 
 for command in (
@@ -17,6 +28,9 @@ for command in (
     decr,
     get,
     delete,
+    expire,
+    persist,
+    ttl,
     inspect,
     set_group,
     log_group,

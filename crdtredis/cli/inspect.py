@@ -59,6 +59,8 @@ def inspect(settings: Settings, key: str, as_json: bool) -> None:
         f"[bold]{key}[/bold]  {report['type'] or '(not here)'} in region {report['region']} "
         f"(replica {report['replica']}, shard {report['shard']}): {_value_text(report)}"
     )
+    if report.get("ttl") is not None and report["ttl"] >= 0:
+        console.print(f"expires in {report['ttl']:.0f}s (in every region)")
     if report.get("tombstones"):
         console.print(f"tombstones: {report['tombstones']}")
     if report.get("last"):

@@ -1,8 +1,9 @@
-"""Commands on objects: incr, decr, get, del, set, log, keys."""
+"""Commands on objects: incr, decr, get, del, expire, persist, ttl, set, log, keys."""
 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import click
@@ -33,8 +34,13 @@ def _amount(by: int, down: bool = False) -> int:
     type=click.Choice(COUNTER_TYPES),
     help="Counter type when the key is new (default pncounter; an existing key keeps its own).",
 )
+@click.option(
+    "--ttl",
+    type=click.IntRange(min=1),
+    help="Seconds the key lives, set when it has no expiry yet (a daily bucket's lifetime).",
+)
 @pass_settings
-def incr(settings: Settings, key: str, by: int, type_name: str | None) -> None:
+def incr(settings: Settings, key: str, by: int, type_name: str | None, ttl: int | None) -> None:
     """Add to a counter; print its new value."""
     region = settings.region()
     stored = region.type_of(key)
@@ -43,6 +49,8 @@ def incr(settings: Settings, key: str, by: int, type_name: str | None) -> None:
     click.echo(counter.incr(_amount(by)))
     if by == 0:
         click.echo(f"--by 0: nothing was written to {key!r}", err=True)
+    elif ttl is not None:
+        region.expire(key, ttl, only_new=True)
 
 
 @click.command()
@@ -81,6 +89,38 @@ def delete(settings: Settings, names: tuple[str, ...]) -> None:
     deleted.
     """
     click.echo(settings.region().delete(*names))
+
+
+@click.command()
+@click.argument("key")
+@click.argument("seconds", type=click.IntRange(min=1))
+@pass_settings
+def expire(settings: Settings, key: str, seconds: int) -> None:
+    """Make KEY expire SECONDS from now, in every region."""
+    region = settings.region()
+    if not region.expire(key, seconds):
+        raise BadInput(f"key {key!r} does not exist in region {region.name}; nothing to expire")
+    click.echo(1)
+
+
+@click.command()
+@click.argument("key")
+@pass_settings
+def persist(settings: Settings, key: str) -> None:
+    """Take KEY's expiry away, in every region."""
+    region = settings.region()
+    if not region.persist(key):
+        raise BadInput(f"key {key!r} does not exist in region {region.name}; nothing to persist")
+    click.echo(1)
+
+
+@click.command()
+@click.argument("key")
+@pass_settings
+def ttl(settings: Settings, key: str) -> None:
+    """Print KEY's seconds to live (whole seconds; -1: no expiry, -2: missing), as Redis does."""
+    left = settings.region().ttl(key)
+    click.echo(int(left) if left < 0 else math.ceil(left))
 
 
 @click.group("set")

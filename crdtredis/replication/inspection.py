@@ -68,6 +68,7 @@ def inspect_key(region: Region, name: str) -> dict[str, Any]:
         "replica": region.replica,
         "type": type_name,
         "shard": region.layout.shard_of(name),
+        "ttl": region.ttl(name) if type_name is not None else None,
         **summary(region.types, local),
         "replicas": replica_slots(region.types, local, region.replica),
         "peers": [],

@@ -19,7 +19,7 @@ from redis.retry import Retry
 from crdtredis.config import PEER_TIMEOUT, PeerConfig, redact
 from crdtredis.replication.cursor import Cursor
 from crdtredis.store.identity import RegionIdentity
-from crdtredis.store.layout import DEFAULT_PREFIX, KeyLayout
+from crdtredis.store.layout import DEFAULT_PREFIX, GRAVE_PREFIX, KeyLayout
 
 #: (name, version) pairs from a peer's change index.
 Changes = list[tuple[str, int]]
@@ -194,6 +194,20 @@ class PeerIncarnation:
         for shard in range(self.layout.shards):
             pipe.zcount(self.layout.changes_key(shard), f"({after[shard]}", "+inf")
         return sum(int(n) for n in pipe.execute(raise_on_error=False) if isinstance(n, int))
+
+    def graves(self, names: Sequence[str]) -> dict[str, str]:
+        """The graves of ``names`` (the expiry that ended each one's life there), where found.
+
+        A name in the change index whose hash is gone expired: its grave
+        lets the puller end its own copy too (see :mod:`crdtredis.store.expiry`).
+        """
+        if not names:
+            return {}
+        pipe = self._pipeline()
+        for name in names:
+            pipe.hget(self.layout.head_key(self.layout.shard_of(name)), GRAVE_PREFIX + name)
+        found = pipe.execute(raise_on_error=False)
+        return {n: g for n, g in zip(names, found, strict=True) if isinstance(g, str)}
 
     def read(self, names: Sequence[str]) -> list[dict[str, str] | Exception]:
         """The stored hashes of ``names``, in order (one pipeline).

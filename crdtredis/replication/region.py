@@ -83,6 +83,7 @@ class Region(RegionStore):
         layout = self.layout
         keys = [
             layout.cursor_key(name),
+            layout.merged_key(name),
             layout.sync_stats_key(name),
             layout.retry_key(name),
             layout.lock_key(name),

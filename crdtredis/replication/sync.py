@@ -13,10 +13,12 @@ import redis
 
 from crdtredis.config import SYNC_BATCH
 from crdtredis.errors import CRDTRedisError
-from crdtredis.replication import probe, stats
+from crdtredis.replication import frontier, probe, stats
+from crdtredis.replication.collection import Collector
 from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.lock import PassLock
 from crdtredis.replication.peer import Changes, Peer, PeerIncarnation
+from crdtredis.store.expiry import EXPIRY_FIELD
 from crdtredis.store.region import RegionStore
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ class PeerReport:
     duration: float = 0.0
     error: str | None = None
     skipped: str | None = None
+    #: Graves of expired keys collected after this pass (every peer had merged them).
+    collected: int = 0
     peer_version: int = 0
     cursor_version: int = 0
     lag: int = 0
@@ -90,6 +94,7 @@ class Syncer:
         self.region = region
         self.peers = {peer.name: peer for peer in peers}
         self.batch = batch
+        self.collector = Collector(region, list(self.peers))
 
     def sync(self) -> list[PeerReport]:
         """One pass from every peer, one after the other."""
@@ -119,6 +124,11 @@ class Syncer:
         except Exception as exc:  # noqa: BLE001 - a pass must end in a report, whatever it met
             report.error = describe_error(exc, peer)
             log.exception("sync %s <- %s failed unexpectedly", self.region.name, peer.name)
+        if report.ok and not report.skipped:
+            try:
+                report.collected = self.collector.maybe_collect()
+            except (redis.exceptions.RedisError, CRDTRedisError) as exc:
+                log.warning("collection in %s failed: %s", self.region.name, exc)
         report.duration = time.monotonic() - start
         try:
             stats.record(self.region, report)
@@ -135,6 +145,7 @@ class Syncer:
         cursor, report.full_resync = Cursor.load(self.region, peer.name, source.identity, local)
         survey = source.heads(self.region.name)
         self._check_not_rolled_back(peer, survey.cursor_on_puller)
+        frontier.remember(self.region, peer.name, survey.cursor_on_puller)
         heads = survey.versions
         for shard, problem in survey.problems.items():
             report.shard_problems[shard] = problem
@@ -267,7 +278,11 @@ class Syncer:
         """One page: what changed past ``after`` in each shard, and those objects' hashes."""
         page = source.changes(after, self._limit(len(after)))
         names = [name for entries in page.values() for name, _ in entries]
-        return page, self._hashes(names, source.read(names))
+        stored = self._hashes(names, source.read(names))
+        gone = [name for name in names if name not in stored]
+        for name, grave in source.graves(gone).items():
+            stored[name] = {EXPIRY_FIELD: grave}  # merged as the end of the name's life
+        return page, stored
 
     @staticmethod
     def _hashes(names: list[str], read: list[Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from crdtredis.errors import (
     IdentityError,
     InvalidStateError,
 )
+from crdtredis.store.expiry import LIFE_FIELDS, now_ms
 from crdtredis.store.guard import GuardRefusal, is_refusal
 from crdtredis.store.layout import check_name
 from crdtredis.store.refusal import refusal_error
@@ -262,7 +263,10 @@ def _merge_in_pieces(
     shard = region.layout.shard_of(name)
     merge = region.types.merge_script()
     pieces = MergeReport()
-    for piece in region.types.by_code(code).pieces(fields, FIELD_BUDGET):
+    life = [(f, v) for f, v in fields if f in LIFE_FIELDS]  # in every piece: see _merge.lua
+    body = [(f, v) for f, v in fields if f not in LIFE_FIELDS]
+    for part in region.types.by_code(code).pieces(body, FIELD_BUDGET):
+        piece = [*part, *life]
         (outcome,) = run_guarded(
             region, [(shard, merge, _merge_call(region, shard, [name], {name: (code, piece)}))]
         )
@@ -292,19 +296,27 @@ def _merge_call(
     )
 
     def build() -> tuple[list[str], list[str]]:
-        return _data_keys(region, shard, names), [payload]
+        return _data_keys(region, shard, names), [payload, str(now_ms(region.clock))]
 
     return build
 
 
 def names(region: RegionStore, pattern: str = "*") -> Iterator[str]:
+    """Names matching ``pattern`` in the change indexes whose objects exist (not expired)."""
     layout = region.layout
     for start in range(0, layout.shards, 64):
         pipe = region.client.pipeline(transaction=False)
         for shard in range(start, min(start + 64, layout.shards)):
             pipe.zrange(layout.changes_key(shard), 0, -1)
-        for members in pipe.execute():
-            yield from (m for m in members if fnmatch.fnmatchcase(m, pattern))
+        found = [
+            m for members in pipe.execute() for m in members if fnmatch.fnmatchcase(m, pattern)
+        ]
+        for first in range(0, len(found), CHUNK):
+            chunk = found[first : first + CHUNK]
+            pipe = region.client.pipeline(transaction=False)
+            for name in chunk:
+                pipe.exists(layout.data_key(name))
+            yield from (n for n, there in zip(chunk, pipe.execute(), strict=True) if there)
 
 
 __all__ = ["MergeReport", "incr_many", "merge_many", "merge_peer_hashes", "names"]

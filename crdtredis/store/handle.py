@@ -9,6 +9,7 @@ from redis.exceptions import ResponseError
 
 from crdtredis.crdt.interface import CRDT, StateDict
 from crdtredis.errors import CRDTRedisError, InvalidStateError, ObstructedKeyError, WrongTypeError
+from crdtredis.store.expiry import ExpirySetting, now_ms
 from crdtredis.store.layout import check_name
 from crdtredis.store.refusal import refusal_error
 from crdtredis.store.scripts import LuaScript, ScriptError, script
@@ -101,6 +102,16 @@ class RedisObject(Generic[Pure]):
             return self.stored.live(self.stored.decode_hash(fields))
         except ValueError as exc:
             raise InvalidStateError(self.name, f"stored state is corrupt: {exc}") from None
+
+    def set_expiry(self, expire_ms: int, only_new: bool = False) -> bool:
+        """Store an expiry setting taken now by this region (0: none); False if missing."""
+
+        def build() -> list[str]:
+            now = now_ms(self.region.clock)
+            setting = ExpirySetting(now, self.region.replica, expire_ms).encode()
+            return [self.name, setting, str(now), "1" if only_new else "0"]
+
+        return bool(self._write_with(script("expire"), build))
 
     def delete(self) -> bool:
         """Remove what this region has observed of the object; True when anything was visible.

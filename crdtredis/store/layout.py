@@ -3,11 +3,15 @@
 A region's Redis holds, under a prefix (``crdt`` by default)::
 
     crdt:{<tag>}:<name>     one hash per replicated object; field "" holds its type
-    crdt#{<tag>}:head       the shard's head: {"v": last version, "inc": incarnation}
+    crdt#{<tag>}:head       the shard's head: {"v": last version, "inc": incarnation,
+                            "epoch": its epoch, "~<name>": the grave of each name
+                            whose life ended by expiry (the expiry that ended it)}
     crdt#{<tag>}:changes    the shard's change index: zset of name -> version
     crdt#region             this region's identity: name, incarnation, replica, shards,
                             and shard:<n> for each shard given a head in this incarnation
     crdt#cursor:<peer>      how far this region has pulled from <peer> (replication)
+    crdt#merged:<peer>      <peer>'s cursor on this region, read in passes from it:
+                            what <peer> has merged of this region
     crdt#sync:<peer>        statistics of the last sync passes from <peer>
     crdt#lock:<peer>        held by the one sync pass from <peer> under way
     crdt#retry:<peer>       names from <peer> a local key of another kind kept out;
@@ -45,6 +49,10 @@ or          ``#<replica>``                 that replica's last add number (local
 sq          ``.<n@replica>``               JSON ``[ref id or null, value]``
 sq          ``~<n@replica>``               ``1``: the element is removed
 sq          ``^``                          Lamport clock: highest n seen
+any         ``@``                          expiry ``<expire_ms>/<set_ms>/<replica>``
+                                           (:mod:`crdtredis.store.expiry`)
+any         ``*``                          birth: the expiry that ended the
+                                           name's previous life, if any
 =========== ============================== ========================================
 """
 
@@ -61,6 +69,8 @@ from crdtredis.errors import InvalidKeyNameError
 DEFAULT_PREFIX = "crdt"
 DEFAULT_SHARDS = 16
 MAX_NAME_LENGTH = 512
+#: Field prefix of a grave in a shard's head (see :mod:`crdtredis.store.expiry`).
+GRAVE_PREFIX = "~"
 
 
 def check_name(name: object) -> str:
@@ -138,6 +148,9 @@ class KeyLayout:
 
     def cursor_key(self, peer: str) -> str:
         return f"{self.prefix}#cursor:{peer}"
+
+    def merged_key(self, peer: str) -> str:
+        return f"{self.prefix}#merged:{peer}"
 
     def sync_stats_key(self, peer: str) -> str:
         return f"{self.prefix}#sync:{peer}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -10,6 +11,14 @@ import redis
 
 from crdtredis.crdt.interface import StateDict
 from crdtredis.store import batch
+from crdtredis.store.expiry import (
+    EXPIRY_FIELD,
+    Clock,
+    ExpirySetting,
+    check_expire_at,
+    expire_ms_after,
+    now_ms,
+)
 from crdtredis.store.guard import Guard, GuardRefusal, is_refusal
 from crdtredis.store.handle import RedisObject
 from crdtredis.store.identity import RegionIdentity, check_region_name
@@ -78,6 +87,7 @@ class RegionStore:
             identity's count always wins.
         cluster: connect to a Redis Cluster (when ``connection`` is a URL).
         types: the stored types this region knows (default: the built-in ones).
+        clock: the region's clock, for expiry (a test's skewed clock, say).
     """
 
     def __init__(
@@ -90,9 +100,12 @@ class RegionStore:
         cluster: bool = False,
         socket_timeout: float = SOCKET_TIMEOUT,
         types: TypeRegistry = REGISTRY,
+        clock: Clock = time.time,
     ) -> None:
         self.name = check_region_name(name)
         self.types = types
+        #: This region's clock (Unix seconds): expiry settings and merges read it.
+        self.clock = clock
         self.client = connect(connection, cluster=cluster, socket_timeout=socket_timeout)
         self.scripts = ScriptRunner(self.client, types.scripts)
         #: Rebuilt sequences, so that appends to long logs stay one round trip.
@@ -209,6 +222,40 @@ class RegionStore:
             if handle is not None and handle.delete():
                 deleted += 1
         return deleted
+
+    # -- expiry ----------------------------------------------------------------
+    def expire(self, name: str, seconds: float, *, only_new: bool = False) -> bool:
+        """Make ``name`` expire ``seconds`` from now, in every region; False if it is missing.
+
+        ``only_new``: set it only when the key has no expiry yet (a daily
+        bucket's TTL, given at every increment). See :mod:`crdtredis.store.expiry`
+        for the rule that makes regions agree.
+        """
+        return self._set_expiry(name, expire_ms_after(seconds, self.clock), only_new)
+
+    def expire_at(self, name: str, unix_time: float) -> bool:
+        """Make ``name`` expire at ``unix_time`` (seconds), in every region; False if missing."""
+        return self._set_expiry(name, check_expire_at(unix_time), False)
+
+    def persist(self, name: str) -> bool:
+        """Take away ``name``'s expiry, in every region; False if it is missing."""
+        return self._set_expiry(name, 0, False)
+
+    def ttl(self, name: str) -> float:
+        """Seconds until ``name`` expires: -1 when it has no expiry, -2 when it is missing."""
+        expiry = self.client.hget(self.layout.data_key(check_name(name)), EXPIRY_FIELD)
+        if expiry is None:
+            return -2.0 if self.type_of(name) is None else -1.0
+        expire_ms = ExpirySetting.parse(expiry).expire_ms
+        if expire_ms == 0:
+            return -1.0
+        return max(0.0, (expire_ms - now_ms(self.clock)) / 1000)
+
+    def _set_expiry(self, name: str, expire_ms: int, only_new: bool) -> bool:
+        handle = self.object(name)
+        if handle is None:
+            return False
+        return handle.set_expiry(expire_ms, only_new)
 
     def export(self, name: str) -> StateDict | None:
         """The replicated state of ``name`` (pure ``to_dict`` form), or None if missing."""

@@ -91,7 +91,7 @@ def test_inspect_json_follows_the_documented_schema(regions: Regions, shell: She
     report: dict[str, Any] = json.loads(out)
     assert code == 0
     assert set(report) == {
-        "key", "region", "replica", "type", "shard", "exists", "value", "tombstones",
+        "key", "region", "replica", "type", "shard", "ttl", "exists", "value", "tombstones",
         "replicas", "peers",
     }  # fmt: skip
     assert (report["key"], report["type"], report["value"], report["exists"]) == (
@@ -250,3 +250,22 @@ def test_del_prints_how_many_keys_held_anything(shell: Shell) -> None:
     assert shell("set", "add", "tags", "x", "--type", "gset")[0] == 0
     code, _, err = shell("del", "tags")
     assert code == 2 and err.count("\n") == 1 and "only grows and cannot be deleted" in err
+
+
+def test_expire_ttl_persist_and_incr_with_a_ttl(shell: Shell) -> None:
+    assert shell("incr", "views:2026-11-23", "--ttl", "2592000")[1] == "1\n"
+    assert shell("ttl", "views:2026-11-23")[1] == "2592000\n"
+    assert shell("incr", "views:2026-11-23", "--ttl", "60")[1] == "2\n"  # set when new only
+    assert shell("ttl", "views:2026-11-23")[1] == "2592000\n"
+    assert shell("expire", "views:2026-11-23", "100")[1] == "1\n"
+    assert shell("ttl", "views:2026-11-23")[1] == "100\n"
+    assert shell("persist", "views:2026-11-23")[1] == "1\n"
+    assert shell("ttl", "views:2026-11-23")[1] == "-1\n"
+    assert shell("ttl", "never-written")[1] == "-2\n"
+    code, _, err = shell("expire", "never-written", "10")
+    assert (code, err) == (
+        2,
+        "error: key 'never-written' does not exist in region eu; nothing to expire\n",
+    )
+    code, _, err = shell("expire", "views:2026-11-23", "-5")
+    assert code == 2 and "-5" in err

@@ -89,3 +89,57 @@ end
 local function crdt_created(data, create)
   if create then redis.call('HSET', data, '', create) end
 end
+
+-- Expiry settings '<expire_ms>/<set_ms>/<replica>' (crdtredis/store/expiry.py):
+-- the parts of one, or nil for none.
+local function crdt_setting(text)
+  if not text then return nil end
+  local expire, set, replica = string.match(text, '^(%d+)/(%d+)/(.+)$')
+  return {expire = expire, set = tonumber(set), replica = replica}
+end
+
+-- Whether setting a comes after setting b in last-writer-wins order (the
+-- later set_ms, then the larger replica id); no setting comes first.
+local function crdt_later(a, b)
+  if not a then return false end
+  if not b then return true end
+  local sa, sb = crdt_setting(a), crdt_setting(b)
+  if sa.set ~= sb.set then return sa.set > sb.set end
+  return sa.replica > sb.replica
+end
+
+-- Whether `death` (an expiry that ended a life of the name) ended the life
+-- with this `birth` (the death it was born after) and own expiry `expiry`:
+-- born before that death, and no expiry setting of its own after it.
+local function crdt_ended(death, birth, expiry)
+  return death ~= nil and death ~= false and crdt_later(death, birth) and not crdt_later(expiry, death)
+end
+
+-- Give an object created now by a local write the death of its name's
+-- previous life, if it had one (the grave in the shard head), as its birth.
+local function crdt_born(head, data, name)
+  local grave = redis.call('HGET', head, '~' .. name)
+  if grave then redis.call('HSET', data, '*', grave) end
+end
+
+-- Carry out an object's winning expiry setting `expiry` at time `now` (ms,
+-- a decimal string): PERSIST for none; otherwise the name's grave becomes
+-- it (when later), and the object is deleted when the time has passed, or
+-- else expires then (PEXPIREAT). Returns true when the object was deleted.
+local function crdt_settle(head, data, name, expiry, now)
+  local setting = crdt_setting(expiry)
+  if not setting or setting.expire == '0' then
+    redis.call('PERSIST', data)
+    return false
+  end
+  local grave_field = '~' .. name
+  if crdt_later(expiry, redis.call('HGET', head, grave_field)) then
+    redis.call('HSET', head, grave_field, expiry)
+  end
+  if tonumber(setting.expire) <= tonumber(now) then
+    redis.call('DEL', data)
+    return true
+  end
+  redis.call('PEXPIREAT', data, setting.expire)
+  return false
+end

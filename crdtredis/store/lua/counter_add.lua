@@ -42,7 +42,7 @@ if ARGV[4] == '1' then
   local slots, floors = {}, {}
   for j = 1, #all, 2 do
     local f, v = all[j], all[j + 1]
-    if f ~= '' then
+    if f ~= '' and f ~= '@' and f ~= '*' then
       if not string.match(v, '^%d+$') then
         return crdt_fail('CORRUPT', f .. '\t' .. ARGV[5])
       end
@@ -69,7 +69,10 @@ local changed = {}
 for i = 1, count do
   local data, name, amount = KEYS[i + 2], ARGV[3 + 2 * i], ARGV[4 + 2 * i]
   if amount ~= '0' then
-    if created[i] then redis.call('HSET', data, '', code) end
+    if created[i] then
+      redis.call('HSET', data, '', code)
+      crdt_born(KEYS[1], data, name)
+    end
     redis.call('HINCRBY', data, field, amount)
     changed[#changed + 1] = name
   end

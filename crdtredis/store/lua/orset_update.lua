@@ -30,5 +30,6 @@ else
   redis.call('HDEL', data, live_field)
 end
 crdt_created(data, not stored and code)
+if not stored then crdt_born(KEYS[1], data, name) end
 crdt_record(KEYS[1], KEYS[2], {name})
 return result

@@ -47,7 +47,10 @@ if op == 'insert' then
   redis.call('HSET', data, '^', string.format('%d', clock))
   result = string.format('%d', clock) .. '@' .. ARGV[4]
   redis.call('HSET', data, '.' .. result, ARGV[6])
-  redis.call('HSETNX', data, '', 'sq')
+  if not stored then
+    redis.call('HSET', data, '', 'sq')
+    crdt_born(KEYS[1], data, name)
+  end
 else
   redis.call('HSET', data, '~' .. target, '1')
   result = 1

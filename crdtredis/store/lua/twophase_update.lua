@@ -22,5 +22,6 @@ local guard = crdt_guard(KEYS[1], KEYS[2], ARGV[1])
 if guard then return crdt_fail(guard) end
 redis.call('HSET', data, field, op == 'add' and 'a' or 'r')
 crdt_created(data, not stored and code)
+if not stored then crdt_born(KEYS[1], data, name) end
 crdt_record(KEYS[1], KEYS[2], {name})
 return 1

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from crdtredis.crdt.interface import StateDict
+from crdtredis.store.expiry import LIFE_FIELDS
 
 if TYPE_CHECKING:
     from crdtredis.store.handle import RedisObject
@@ -58,8 +59,8 @@ class StoredType(ABC):
         """The ``to_dict`` state of an object stored as ``body`` (strict: no unknown field)."""
 
     def decode_hash(self, fields: Mapping[str, str]) -> StateDict:
-        """The state of an object's whole hash (its type field, already checked, left out)."""
-        return self.decode([(f, v) for f, v in fields.items() if f])
+        """The state of an object's whole hash (its type and life fields left out)."""
+        return self.decode([(f, v) for f, v in fields.items() if f and f not in LIFE_FIELDS])
 
     @abstractmethod
     def encode(self, state: StateDict) -> Fields:

@@ -20,6 +20,7 @@ from typing import Any
 
 from crdtredis.crdt.interface import StateDict
 from crdtredis.errors import InvalidStateError
+from crdtredis.store.expiry import EXPIRY_FIELD, LIFE_FIELDS, check_life_fields
 from crdtredis.store.scripts import LuaScript, compose, lua_source
 from crdtredis.store.types.contract import FAMILIES, Fields, StoredType
 
@@ -142,10 +143,14 @@ class TypeRegistry:
             InvalidStateError: the hash is not a valid object of its type.
         """
         try:
+            life = list(check_life_fields(dict(fields)).items())
+            if "" not in fields and fields.keys() == {EXPIRY_FIELD}:
+                return "", life  # a grave: the name's life there ended
             stored = self.of_hash(fields)
             if stored is None:
                 raise ValueError("the object is empty")
-            return stored.code, stored.validate_hash([(f, v) for f, v in fields.items() if f])
+            body = [(f, v) for f, v in fields.items() if f and f not in LIFE_FIELDS]
+            return stored.code, [*stored.validate_hash(body), *life]
         except MALFORMED as exc:
             raise InvalidStateError(name, f"{exc}") from None
 

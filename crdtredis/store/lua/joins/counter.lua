@@ -60,7 +60,7 @@ local function delete(data)
   local slots, floors = {}, {}
   for j = 1, #all, 2 do
     local f, v = all[j], all[j + 1]
-    if f ~= '' then
+    if f ~= '' and f ~= '@' and f ~= '*' then
       if not string.match(v, '^%d+$') then return 'CORRUPT ' .. f end
       if string.sub(f, 1, 1) == '~' then floors[string.sub(f, 2)] = v else slots[f] = v end
     end

@@ -1,0 +1,81 @@
+"""Collection: drop what only peers could still need, once every peer has merged it.
+
+Today that is graves (see :mod:`crdtredis.store.expiry`) with the change
+index entries of their names: an expired key leaves nothing behind once
+every configured peer has pulled its last change. The frontier
+(:mod:`crdtredis.replication.frontier`) says what every peer has merged; a
+peer that is down holds collection back. Each round scans a bounded number
+of graves per shard, so its cost does not grow with the key count.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from crdtredis.replication.frontier import frontier
+from crdtredis.store.expiry import now_ms
+from crdtredis.store.layout import GRAVE_PREFIX
+from crdtredis.store.region import RegionStore
+from crdtredis.store.scripts import Call, script
+
+log = logging.getLogger(__name__)
+
+#: Seconds between collection rounds of one process.
+COLLECT_EVERY = 5.0
+#: Graves looked at per shard per round (HSCAN's COUNT hint).
+SCAN_COUNT = 200
+
+
+class Collector:
+    """Collects graves of one region, in rounds at most every ``every`` seconds."""
+
+    def __init__(self, region: RegionStore, peers: Sequence[str], every: float = COLLECT_EVERY):
+        self.region = region
+        self.peers = list(peers)
+        self.every = every
+        self._last = float("-inf")
+        self._cursors: dict[int, int] = {}
+
+    def maybe_collect(self) -> int:
+        """A round if the last one is ``every`` seconds old; how many graves went."""
+        if time.monotonic() - self._last < self.every:
+            return 0
+        self._last = time.monotonic()
+        return self.collect()
+
+    def collect(self) -> int:
+        """One round over every shard; how many graves went (0 while any peer is unknown)."""
+        region = self.region
+        floor = frontier(region, self.peers)
+        if floor is None:
+            return 0
+        layout = region.layout
+        pipe = region.client.pipeline(transaction=False)
+        for shard in range(layout.shards):
+            pipe.hscan(
+                layout.head_key(shard),
+                self._cursors.get(shard, 0),
+                match=GRAVE_PREFIX + "*",
+                count=SCAN_COUNT,
+            )
+        calls: list[Call] = []
+        now = str(now_ms(region.clock))
+        for shard, (cursor, found) in enumerate(pipe.execute()):
+            self._cursors[shard] = int(cursor)
+            graves = {f[len(GRAVE_PREFIX) :]: v for f, v in found.items()}
+            if not graves:
+                continue
+            args = [region.incarnation, str(floor[shard]), now]
+            for name, grave in graves.items():
+                args += [name, grave]
+            keys = [*layout.shard_keys(shard), *(layout.data_key(n) for n in graves)]
+            calls.append((script("collect_graves"), keys, args))
+        dropped = 0
+        for outcome in region.scripts.call_many(calls) if calls else []:
+            if isinstance(outcome, Exception):
+                log.warning("collecting graves in %s failed: %s", region.name, outcome)
+            else:
+                dropped += int(outcome)
+        return dropped

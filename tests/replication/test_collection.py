@@ -1,0 +1,71 @@
+"""What an expired key leaves behind goes once every peer has merged it, and not before."""
+
+from __future__ import annotations
+
+import pytest
+
+from crdtredis.replication import Region
+from tests.regions import converge
+from tests.replication.conftest import Regions
+from tests.support import wait_for
+
+pytestmark = pytest.mark.integration
+
+TTL = 0.3
+
+
+def collect_at_every_pass(regions: list[Region]) -> None:
+    for region in regions:
+        region.syncer.collector.every = 0
+
+
+def traces(region: Region, name: str) -> list[str]:
+    """Every place ``name`` is still mentioned in the region's Redis (keys, fields, members)."""
+    found = []
+    for key in region.client.scan_iter():
+        kind = region.client.type(key)
+        if name in key:
+            found.append(key)
+        elif kind == "hash" and any(name in f for f in region.client.hkeys(key)):
+            found.append(f"{key} (field)")
+        elif kind == "zset" and region.client.zscore(key, name) is not None:
+            found.append(f"{key} (member)")
+    return found
+
+
+def expire_everywhere(live: list[Region], name: str) -> None:
+    live[0].counter(name).incr()
+    converge(live)
+    live[0].expire(name, TTL)
+    converge(live)
+    wait_for(
+        lambda: all(not r.client.exists(r.layout.data_key(name)) for r in live),
+        message=f"{name} expired everywhere",
+    )
+
+
+def test_an_expired_key_leaves_no_trace_once_every_peer_merged_it(regions: Regions) -> None:
+    live = regions.all()
+    collect_at_every_pass(live)
+    expire_everywhere(live, "views:day1")
+    assert all(traces(r, "views:day1") for r in live)  # graves and index entries, for now
+    converge(live, rounds=3)
+    assert [traces(r, "views:day1") for r in live] == [[], [], []]
+
+
+def test_a_peer_that_is_down_holds_collection_back_until_it_is_back(regions: Regions) -> None:
+    live = regions.all()
+    eu, us, ap = live
+    collect_at_every_pass(live)
+    eu.counter("bucket:x").incr()
+    converge(live)
+    eu.expire("bucket:x", TTL)
+    wait_for(lambda: not eu.client.exists(eu.layout.data_key("bucket:x")), message="expired")
+    for _ in range(3):  # ap pulls nothing: it still holds the key, with no expiry
+        for region in (eu, us):
+            for report in region.sync():
+                assert report.ok, report.summary()
+    assert ap.counter("bucket:x").value() == 1
+    assert traces(eu, "bucket:x") and traces(us, "bucket:x")  # kept for ap
+    converge(live, rounds=3)
+    assert [traces(r, "bucket:x") for r in live] == [[], [], []]
