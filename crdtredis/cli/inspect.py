@@ -139,3 +139,10 @@ def status(settings: Settings, as_json: bool) -> None:
             peer["last_error"] or "",
         )
     console.print(table)
+    waiting = report["collection"]
+    if waiting["graves"]:
+        behind = ", ".join(f"{p} {n}" for p, n in waiting["held_back_by"].items() if n)
+        console.print(
+            f"waiting for collection: {waiting['graves']} graves of expired keys"
+            + (f"; not yet merged by: {behind}" if behind else "")
+        )

@@ -31,6 +31,7 @@ from prometheus_client.core import (
 from crdtredis.config import EXPORTER_MAX_KEYS
 from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import Peer, probe, stats
+from crdtredis.replication.collection import waiting
 from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.stats import Histogram
 from crdtredis.store.region import RegionStore
@@ -197,6 +198,23 @@ class RegionCollector:
             dropped,
         )
         yield from self._peer_families(views)
+        yield from self._collection_families()
+
+    def _collection_families(self) -> Iterator[Metric]:
+        found = waiting(self.region, [p.name for p in self.peers])
+        yield _gauge(
+            "crdtredis_graves",
+            "Graves of expired keys waiting until every peer has merged them.",
+            found.graves,
+        )
+        held = GaugeMetricFamily(
+            "crdtredis_collection_held_back",
+            "Graves waiting for collection whose last change the peer has not merged.",
+            labels=["peer"],
+        )
+        for peer, count in found.held_back_by.items():
+            held.add_metric([peer], count)
+        yield held
 
     def _peer_views(self, names: list[str], local: str) -> dict[str, PeerView]:
         """What each peer holds of ``names``, asked in parallel (lag: from cursors of ``local``)."""

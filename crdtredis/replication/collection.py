@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.frontier import frontier
 from crdtredis.store.expiry import now_ms
 from crdtredis.store.layout import GRAVE_PREFIX
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 COLLECT_EVERY = 5.0
 #: Graves looked at per shard per round (HSCAN's COUNT hint).
 SCAN_COUNT = 200
+#: Most graves status and metrics look at (the count says "at least" past it).
+WAITING_LIMIT = 10_000
 
 
 class Collector:
@@ -79,3 +83,47 @@ class Collector:
             else:
                 dropped += int(outcome)
         return dropped
+
+
+@dataclass
+class Waiting:
+    """Graves waiting for collection, and how many each peer holds back (not yet merged)."""
+
+    graves: int
+    held_back_by: dict[str, int]
+
+
+def waiting(region: RegionStore, peers: Sequence[str], limit: int = WAITING_LIMIT) -> Waiting:
+    """Count graves waiting for collection (up to ``limit`` looked at), for status and metrics."""
+    layout = region.layout
+    merged = {p: _merged_versions(region, p) for p in peers}
+    held = dict.fromkeys(peers, 0)
+    total = 0
+    for shard in range(layout.shards):
+        names = [
+            field[len(GRAVE_PREFIX) :]
+            for field, _ in region.client.hscan_iter(
+                layout.head_key(shard), match=GRAVE_PREFIX + "*", count=SCAN_COUNT
+            )
+        ][: max(0, limit - total)]
+        if not names:
+            continue
+        total += len(names)
+        pipe = region.client.pipeline(transaction=False)
+        for name in names:
+            pipe.zscore(layout.changes_key(shard), name)
+        for version in pipe.execute():
+            for peer, versions in merged.items():
+                if versions is None or (version is not None and version > versions[shard]):
+                    held[peer] += 1
+    return Waiting(total, held)
+
+
+def _merged_versions(region: RegionStore, peer: str) -> list[int] | None:
+    """``peer``'s merged versions of this region's shards, when known for this incarnation."""
+    seen = Cursor.parse(peer, region.client.hgetall(region.layout.merged_key(peer)))
+    if seen is None or seen.incarnation != region.incarnation:
+        return None
+    if len(seen.versions) != region.layout.shards:
+        return None
+    return seen.versions

@@ -7,12 +7,14 @@ documented JSON schema of ``inspect --json`` and ``status --json``.
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import Any
 
 import redis
 
 from crdtredis.crdt.interface import StateDict
 from crdtredis.replication import stats
+from crdtredis.replication.collection import waiting
 from crdtredis.replication.peer import Peer
 from crdtredis.replication.region import Region
 from crdtredis.store.types import TypeRegistry
@@ -144,4 +146,5 @@ def region_status(region: Region, stalled_after: float = STALLED_AFTER) -> dict[
         "prefix": region.layout.prefix,
         "keys": sum(1 for _ in region.names()),
         "peers": peers,
+        "collection": asdict(waiting(region, [p.name for p in region.peers])),
     }

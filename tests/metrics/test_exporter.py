@@ -15,7 +15,7 @@ from crdtredis.embedded import free_port
 from crdtredis.metrics import make_registry, serve
 from crdtredis.replication import probe
 from tests.regions import Regions, converge
-from tests.support import region_env
+from tests.support import region_env, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -185,3 +185,15 @@ def test_an_exporter_pointed_at_another_regions_redis_reports_down_not_a_500(
     env["CRDTREDIS_REDIS_URL"] = regions.servers["us"].url  # us's Redis, eu's name
     samples = scrape(make_registry(load_config(env=env)))
     assert value(samples, "crdtredis_up") == 0
+
+
+def test_graves_waiting_for_collection_are_exported_by_the_peer_holding_them(
+    regions: Regions,
+) -> None:
+    eu = regions.open("eu", ("us",))
+    eu.counter("bucket").incr()
+    eu.expire("bucket", 0.2)
+    wait_for(lambda: not eu.client.exists(eu.layout.data_key("bucket")), message="expired")
+    samples = scrape(make_registry(load_config(env=region_env(regions, "eu", peers=["us"]))))
+    assert value(samples, "crdtredis_graves") == 1
+    assert value(samples, "crdtredis_collection_held_back", peer="us") == 1

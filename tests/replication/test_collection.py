@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crdtredis.replication import Region
+from crdtredis.replication.inspection import region_status
 from tests.regions import converge
 from tests.replication.conftest import Regions
 from tests.support import wait_for
@@ -67,5 +68,8 @@ def test_a_peer_that_is_down_holds_collection_back_until_it_is_back(regions: Reg
                 assert report.ok, report.summary()
     assert ap.counter("bucket:x").value() == 1
     assert traces(eu, "bucket:x") and traces(us, "bucket:x")  # kept for ap
+    held = region_status(eu)["collection"]
+    assert held == {"graves": 1, "held_back_by": {"us": 0, "ap": 1}}
     converge(live, rounds=3)
     assert [traces(r, "bucket:x") for r in live] == [[], [], []]
+    assert region_status(eu)["collection"] == {"graves": 0, "held_back_by": {"us": 0, "ap": 0}}
