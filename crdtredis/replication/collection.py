@@ -1,8 +1,10 @@
 """Collection: drop what only peers could still need, once every peer has merged it.
 
-Today that is graves (see :mod:`crdtredis.store.expiry`) with the change
-index entries of their names: an expired key leaves nothing behind once
-every configured peer has pulled its last change. The frontier
+Graves (see :mod:`crdtredis.store.expiry`) go with the change index
+entries of their names: an expired key leaves nothing behind once every
+configured peer has pulled its last change. Tombstones inside objects go
+where the type says it is safe (an OR-Set's removed tags, see
+``lua/_collect.lua``) once every peer has merged the object's last change. The frontier
 (:mod:`crdtredis.replication.frontier`) says what every peer has merged; a
 peer that is down holds collection back. Each round scans a bounded number
 of graves per shard, so its cost does not grow with the key count.
@@ -41,6 +43,8 @@ class Collector:
         self.every = every
         self._last = float("-inf")
         self._cursors: dict[int, int] = {}
+        #: Per shard, the version up to which objects were swept for tombstones.
+        self._swept: dict[int, int] = {}
 
     def maybe_collect(self) -> int:
         """A round if the last one is ``every`` seconds old; how many graves went."""
@@ -50,12 +54,15 @@ class Collector:
         return self.collect()
 
     def collect(self) -> int:
-        """One round over every shard; how many graves went (0 while any peer is unknown)."""
-        region = self.region
-        floor = frontier(region, self.peers)
+        """One round over every shard; how much went (0 while any peer is unknown)."""
+        floor = frontier(self.region, self.peers)
         if floor is None:
             return 0
-        layout = region.layout
+        return self._graves(floor) + self._tombstones(floor)
+
+    def _graves(self, floor: list[int]) -> int:
+        """Drop graves (and index entries) of expired names every peer has merged."""
+        region, layout = self.region, self.region.layout
         pipe = region.client.pipeline(transaction=False)
         for shard in range(layout.shards):
             pipe.hscan(
@@ -76,10 +83,42 @@ class Collector:
                 args += [name, grave]
             keys = [*layout.shard_keys(shard), *(layout.data_key(n) for n in graves)]
             calls.append((script("collect_graves"), keys, args))
+        return self._run(calls)
+
+    def _tombstones(self, floor: list[int]) -> int:
+        """Drop the tombstones of objects changed since the last sweep, now merged everywhere.
+
+        Objects are taken in the order of their last change, up to the
+        frontier, at most ``SCAN_COUNT`` per shard per round; an object
+        changed again later is looked at again once that change is merged.
+        """
+        region, layout = self.region, self.region.layout
+        pipe = region.client.pipeline(transaction=False)
+        shards = [s for s in range(layout.shards) if floor[s] > self._swept.get(s, 0)]
+        for shard in shards:
+            pipe.zrangebyscore(
+                layout.changes_key(shard),
+                f"({self._swept.get(shard, 0)}",
+                floor[shard],
+                start=0,
+                num=SCAN_COUNT,
+                withscores=True,
+            )
+        calls: list[Call] = []
+        collect = region.types.collect_script()
+        for shard, found in zip(shards, pipe.execute() if shards else [], strict=True):
+            self._swept[shard] = int(found[-1][1]) if len(found) == SCAN_COUNT else floor[shard]
+            names = [name for name, _ in found]
+            if names:
+                keys = [*layout.shard_keys(shard), *(layout.data_key(n) for n in names)]
+                calls.append((collect, keys, [region.incarnation, str(floor[shard]), *names]))
+        return self._run(calls)
+
+    def _run(self, calls: list[Call]) -> int:
         dropped = 0
-        for outcome in region.scripts.call_many(calls) if calls else []:
+        for outcome in self.region.scripts.call_many(calls) if calls else []:
             if isinstance(outcome, Exception):
-                log.warning("collecting graves in %s failed: %s", region.name, outcome)
+                log.warning("collection in %s failed: %s", self.region.name, outcome)
             else:
                 dropped += int(outcome)
         return dropped

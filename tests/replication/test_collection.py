@@ -73,3 +73,30 @@ def test_a_peer_that_is_down_holds_collection_back_until_it_is_back(regions: Reg
     converge(live, rounds=3)
     assert [traces(r, "bucket:x") for r in live] == [[], [], []]
     assert region_status(eu)["collection"] == {"graves": 0, "held_back_by": {"us": 0, "ap": 0}}
+
+
+def removed_tags(region: Region, name: str) -> list[str]:
+    return [f for f in region.client.hkeys(region.layout.data_key(name)) if f.startswith("~")]
+
+
+def test_removed_set_tags_go_once_every_peer_merged_them(regions: Regions) -> None:
+    live = regions.all()
+    eu, us, ap = live
+    collect_at_every_pass(live)
+    for region in live:
+        region.orset("s").add(region.name)
+        region.orset("s").add("shared")
+    converge(live)
+    eu.orset("s").remove("shared")
+    us.orset("s").remove("us")
+    for _ in range(3):  # ap pulls nothing yet: everyone keeps the tombstones for it
+        for region in (eu, us):
+            for report in region.sync():
+                assert report.ok, report.summary()
+    assert removed_tags(eu, "s") and removed_tags(us, "s")
+    converge(live, rounds=4)
+    assert [removed_tags(r, "s") for r in live] == [[], [], []]
+    assert [r.orset("s").members() for r in live] == [{"eu", "ap"}] * 3
+    us.orset("s").add("shared")  # a new tag: never confused with a collected one
+    converge(live)
+    assert [r.orset("s").members() for r in live] == [{"eu", "ap", "shared"}] * 3

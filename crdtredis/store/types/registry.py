@@ -104,9 +104,13 @@ class TypeRegistry:
         """``lua/_delete.lua`` with every registered type's join in front (one SHA per set)."""
         return self._dispatching("delete")
 
+    def collect_script(self) -> LuaScript:
+        """``lua/_collect.lua`` with every registered type's join in front (one SHA per set)."""
+        return self._dispatching("collect")
+
     def scripts(self) -> list[LuaScript]:
         """The scripts made from the registered types, for a region to load."""
-        return [self.merge_script(), self.delete_script()]
+        return [self.merge_script(), self.delete_script(), self.collect_script()]
 
     def _dispatching(self, body: str) -> LuaScript:
         """``lua/_<body>.lua`` after a table ``joins`` of each type's join file, by type code."""

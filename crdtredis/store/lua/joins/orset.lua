@@ -79,4 +79,17 @@ local function delete(data)
   return removed
 end
 
-return {join = join, delete = delete}
+-- Drop every removed tag (once every peer has merged them: see _collect.lua).
+local function collect(data)
+  local fields = redis.call('HKEYS', data)
+  local dropped = 0
+  for _, f in ipairs(fields) do
+    if string.sub(f, 1, 1) == '~' then
+      redis.call('HDEL', data, f)
+      dropped = dropped + 1
+    end
+  end
+  return dropped
+end
+
+return {join = join, delete = delete, collect = collect}
