@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 COLLECT_EVERY = 5.0
 #: Graves looked at per shard per round (HSCAN's COUNT hint).
 SCAN_COUNT = 200
+#: Seconds a grave stays past its expiry time at least (see collect_graves.lua):
+#: longer than a grave takes to reach every region, plus the clocks' skew.
+GRAVE_HORIZON = 3600.0
 #: Most graves status and metrics look at (the count says "at least" past it).
 WAITING_LIMIT = 10_000
 
@@ -37,10 +40,17 @@ WAITING_LIMIT = 10_000
 class Collector:
     """Collects graves of one region, in rounds at most every ``every`` seconds."""
 
-    def __init__(self, region: RegionStore, peers: Sequence[str], every: float = COLLECT_EVERY):
+    def __init__(
+        self,
+        region: RegionStore,
+        peers: Sequence[str],
+        every: float = COLLECT_EVERY,
+        horizon: float = GRAVE_HORIZON,
+    ) -> None:
         self.region = region
         self.peers = list(peers)
         self.every = every
+        self.horizon = horizon
         self._last = float("-inf")
         self._cursors: dict[int, int] = {}
         #: Per shard, the version up to which objects were swept for tombstones.
@@ -72,13 +82,13 @@ class Collector:
                 count=SCAN_COUNT,
             )
         calls: list[Call] = []
-        now = str(now_ms(region.clock))
+        before = str(now_ms(region.clock) - int(self.horizon * 1000))
         for shard, (cursor, found) in enumerate(pipe.execute()):
             self._cursors[shard] = int(cursor)
             graves = {f[len(GRAVE_PREFIX) :]: v for f, v in found.items()}
             if not graves:
                 continue
-            args = [region.incarnation, str(floor[shard]), now]
+            args = [region.incarnation, str(floor[shard]), before]
             for name, grave in graves.items():
                 args += [name, grave]
             keys = [*layout.shard_keys(shard), *(layout.data_key(n) for n in graves)]

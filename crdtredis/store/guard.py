@@ -20,10 +20,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from redis.backoff import NoBackoff
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from redis.retry import Retry
 
 from crdtredis.errors import IdentityError
@@ -84,6 +84,65 @@ class Guard:
         self._between_tries = before_retry(GUARDED, self._heal_all)
         self.identity = self._find_or_create_identity()
         scripts.on_lost = self.refresh
+        self._watch_connections()
+
+    def _watch_connections(self) -> None:
+        """Check the server on every new connection from now on (a single server's client).
+
+        Connections made before are dropped, so every one is checked. A
+        cluster client keeps its own connect hook; there, restarts are seen
+        by NOSCRIPT (Redis 7 keeps no scripts across a restart) and by passes.
+        """
+        if is_cluster(self.client):
+            return
+        pool = self.client.connection_pool
+        before = pool.connection_kwargs.get("redis_connect_func")
+
+        def connected(connection: Any) -> None:
+            if before is None:
+                connection.on_connect()
+            else:
+                before(connection)
+            self._check_server(connection)
+
+        pool.connection_kwargs["redis_connect_func"] = connected
+        pool.disconnect()
+        pool.reset()
+
+    def _check_server(self, connection: Any) -> None:
+        """On a new connection: renew the identity if the server restarted.
+
+        See ``identity_restart.lua``. A server that refuses the check (an ACL
+        without INFO or EVAL) is let through: restarts then show by NOSCRIPT
+        and by passes alone.
+        """
+        try:
+            connection.send_command("INFO", "server")
+            info = connection.read_response()
+            text = info.decode() if isinstance(info, bytes) else str(info)
+            found = [line for line in text.splitlines() if line.startswith("run_id:")]
+            server = found[0].split(":", 1)[1].strip() if found else "unknown"
+        except ResponseError:
+            server = "unknown"
+        lua = script("identity_restart")
+        heads = [self.layout.head_key(s) for s in range(self.layout.shards)]
+        fresh = RegionIdentity.fresh(self.name, self.layout.shards).incarnation
+        connection.send_command(
+            "EVAL", lua.text, 1 + len(heads), self.layout.identity_key, *heads, server, fresh
+        )
+        try:
+            renewed = connection.read_response()
+        except ResponseError as exc:
+            log.warning("region %s: cannot check the server on connect: %s", self.name, exc)
+            return
+        if renewed == 1:
+            log.warning(
+                "region %s: the Redis server restarted (%s): it may hold an older copy of the "
+                "data, so incarnation %s begins",
+                self.name,
+                self._where,
+                fresh,
+            )
 
     def _parse(self, reply: list[str]) -> RegionIdentity:
         """An identity from a script's HGETALL reply."""
@@ -154,7 +213,7 @@ class Guard:
                 str(self.client.get_redis_connection(node).info("server").get("run_id"))
                 for node in self.client.get_primaries()
             )
-        except ResponseError as exc:
+        except RedisError as exc:
             log.warning(
                 "region %s: cannot read the server's run id from %s (%s); a restart from an "
                 "older copy of the data will not be noticed until the next pass",

@@ -142,11 +142,18 @@ class RegionStore:
         return self.guard.incarnation
 
     def head_versions(self) -> list[int]:
-        """Each shard's latest version as its head holds it (0 for a shard with no head)."""
+        """Each shard's latest version as peers read it: the larger of its head and index."""
         pipe = self.client.pipeline(transaction=False)
         for shard in range(self.layout.shards):
             pipe.hget(self.layout.head_key(shard), "v")
-        return [int(v) if v and v.isdigit() else 0 for v in pipe.execute()]
+            pipe.zrevrange(self.layout.changes_key(shard), 0, 0, withscores=True)
+        replies = pipe.execute(raise_on_error=False)
+        versions = []
+        for head, newest in zip(replies[::2], replies[1::2], strict=True):
+            held = int(head) if isinstance(head, str) and head.isdigit() else 0
+            indexed = int(newest[0][1]) if isinstance(newest, list) and newest else 0
+            versions.append(max(held, indexed))
+        return versions
 
     def refresh_identity(self) -> RegionIdentity:
         """Re-read the identity (creating a new incarnation if it is gone) and adopt it."""

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from crdtredis.replication import Region
+from crdtredis.store.expiry import ExpirySetting
 from tests.regions import converge
 from tests.replication.conftest import Regions
 from tests.support import wait_for
@@ -131,3 +132,36 @@ def test_bad_expiry_input_is_refused_and_changes_nothing(regions: Regions) -> No
     assert eu.client.hgetall(eu.layout.data_key("c")) == before
     assert eu.expire("missing", 10) is False and eu.type_of("missing") is None
     assert eu.persist("missing") is False and eu.ttl("missing") == -2
+
+
+def test_settings_made_in_the_same_millisecond_agree_everywhere(regions: Regions) -> None:
+    frozen = time.time()
+    eu = regions.open("eu", ("us",), clock=lambda: frozen)
+    us = regions.open("us", ("eu",))
+    eu.counter("x").incr(1)
+    eu.expire("x", 1000)
+    assert us.sync_peer("eu").ok
+    eu.expire("x", 5000)  # the same replica and millisecond: the later expiry wins
+    converge([eu, us])
+    stored = [r.client.hget(r.layout.data_key("x"), "@") for r in (eu, us)]
+    assert stored[0] == stored[1] and stored[0] is not None
+    assert abs(ExpirySetting.parse(stored[0]).expire_ms - (frozen + 5000) * 1000) < 2
+
+
+def test_a_new_life_written_where_the_expiry_is_known_is_kept_everywhere(
+    regions: Regions,
+) -> None:
+    live = regions.all()
+    eu, us, ap = live
+    for region in live:
+        region.syncer.collector.every = 0
+    eu.counter("other").incr()
+    converge(live)
+    eu.counter("x").incr(5)
+    assert ap.sync_peer("eu").ok  # ap holds the old life
+    eu.expire("x", TTL)
+    wait_for(lambda: not eu.client.exists(eu.layout.data_key("x")), message="expired in eu")
+    assert us.sync_peer("eu").ok  # us learns of the expiry from eu's grave
+    us.counter("x").incr(7)  # a new life, written after that
+    converge([eu, ap, us], rounds=4)
+    assert [r.counter("x").value() for r in live] == [7, 7, 7]

@@ -147,3 +147,55 @@ def test_a_process_that_never_saw_the_restart_is_moved_to_the_new_incarnation(
     assert first.replica == second.replica != old
     converge([first, us])
     assert first.counter("c").value() == us.counter("c").value() == 11
+
+
+def test_a_user_who_may_not_run_info_never_renews_the_identity(regions: Regions) -> None:
+    server = regions.servers["eu"]
+    server.client().acl_setuser(
+        "ops", enabled=True, passwords=["+pw"], keys=["*"], commands=["+@all", "-info"]
+    )
+    app = regions.open("eu", ())
+    ops = Region("eu", f"redis://ops:pw@127.0.0.1:{server.port}/0")
+    first = app.incarnation
+    app.counter("c").incr(1)
+    ops.counter("c").incr(1)
+    app.counter("c").incr(1)
+    assert app.incarnation == ops.incarnation == first
+    assert list(app.counter("c").state().p.slots) == [app.replica]
+
+
+def test_a_head_below_its_index_is_not_taken_for_a_rollback(regions: Regions) -> None:
+    eu, us = regions.open("eu", ("us",)), regions.open("us", ("eu",))
+    for i in range(5):
+        eu.counter(f"k{i}").incr(1)
+    eu.client.hset(eu.layout.head_key(eu.layout.shard_of("k0")), "v", 0)  # tampered head
+    first = eu.incarnation
+    for _ in range(3):
+        us.sync()
+        assert eu.sync()[0].ok
+    assert eu.incarnation == first
+
+
+def test_a_restart_from_an_older_aof_that_kept_the_scripts_is_noticed(
+    regions: Regions, tmp_path: Path
+) -> None:
+    """Redis 6.2 writes SCRIPT LOAD into its AOF: no NOSCRIPT tells of the restart."""
+    server = regions.servers["eu"]
+    eu, us = regions.open("eu", ("us",)), regions.open("us", ("eu",))
+    eu.counter("c").incr(5)
+    converge([eu, us])
+    aofs = sorted(p for p in server.directory.iterdir() if p.name.startswith("appendonly"))
+    copies = tmp_path / "aof"
+    copies.mkdir()
+    for path in aofs:  # what an OS crash under appendfsync everysec could leave
+        (shutil.copytree if path.is_dir() else shutil.copy)(path, copies / path.name)
+    eu.counter("c").incr(3)
+    assert us.sync_peer("eu").ok
+    server.kill()
+    for path in aofs:
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+        (shutil.copytree if path.is_dir() else shutil.copy)(copies / path.name, path)
+    server.start()
+    eu.counter("c").incr(3)  # the same process writes on
+    converge([eu, us])
+    assert eu.counter("c").value() == us.counter("c").value() == 11

@@ -88,7 +88,8 @@ local function merge_one(data, name, code, fields)
     -- of new lives, but record nothing: with no copy to end here, there is
     -- nothing to pass on, and recording would send graves back and forth
     -- between regions that collect them at different times.
-    if winner and crdt_setting(winner).expire ~= '0'
+    local setting = winner and crdt_setting(winner)
+    if setting and setting.expire ~= '0' and tonumber(setting.expire) <= tonumber(now)
         and crdt_later(winner, redis.call('HGET', head, '~' .. name)) then
       redis.call('HSET', head, '~' .. name, winner)
     end

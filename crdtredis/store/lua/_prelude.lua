@@ -90,6 +90,19 @@ local function crdt_created(data, create)
   if create then redis.call('HSET', data, '', create) end
 end
 
+-- Renew a region's identity hash for a restarted server (see identity.lua):
+-- a new incarnation, the epoch one higher, the shard marks dropped.
+local function crdt_renew_identity(identity, server, incarnation)
+  for _, field in ipairs(redis.call('HKEYS', identity)) do
+    if string.sub(field, 1, 6) == 'shard:' then redis.call('HDEL', identity, field) end
+  end
+  local region = redis.call('HGET', identity, 'region')
+  local epoch = tonumber(redis.call('HGET', identity, 'epoch') or '1') + 1
+  redis.call('HSET', identity, 'server', server, 'incarnation', incarnation,
+    'replica', region .. '.' .. incarnation, 'epoch', string.format('%d', epoch))
+  return epoch
+end
+
 -- Expiry settings '<expire_ms>/<set_ms>/<replica>' (crdtredis/store/expiry.py):
 -- the parts of one, or nil for none.
 local function crdt_setting(text)
@@ -99,13 +112,15 @@ local function crdt_setting(text)
 end
 
 -- Whether setting a comes after setting b in last-writer-wins order (the
--- later set_ms, then the larger replica id); no setting comes first.
+-- later set_ms, then the larger replica id, then the later expiry: a total
+-- order, the same as ExpirySetting's); no setting comes first.
 local function crdt_later(a, b)
   if not a then return false end
   if not b then return true end
   local sa, sb = crdt_setting(a), crdt_setting(b)
   if sa.set ~= sb.set then return sa.set > sb.set end
-  return sa.replica > sb.replica
+  if sa.replica ~= sb.replica then return sa.replica > sb.replica end
+  return crdt_greater(sa.expire, sb.expire)
 end
 
 -- Whether `death` (an expiry that ended a life of the name) ended the life

@@ -3,20 +3,23 @@
 --          the candidates, in ARGV order
 -- ARGV[1]  the incarnation the frontier was read in, ARGV[2] the shard's
 --          frontier (every peer has merged this shard up to it), ARGV[3] now
---          (Unix ms), then name, grave, name, grave, ... as the caller read them
+--          minus the horizon (Unix ms), then name, grave, ... as read
 -- Returns  how many graves were dropped. A grave goes only if it is unchanged,
---          its time has passed, the name is gone (no new life), and the
---          name's last change is at or below the frontier: every peer has
---          then pulled the expiry or the grave, so none can bring the name
---          back or needs the grave to end its copy.
+--          the name is gone (no new life), its time is a horizon past, and the
+--          name's last change here (if any) is at or below the frontier: every
+--          peer has then pulled the expiry or the grave, so none can bring the
+--          name back or needs the grave to end its copy. The horizon keeps it
+--          for the births of new lives meanwhile: a life born here without
+--          the grave would be taken for the old one by regions that still
+--          hold theirs.
 if redis.call('HGET', KEYS[1], 'inc') ~= ARGV[1] then return 0 end
-local frontier, now, dropped = tonumber(ARGV[2]), tonumber(ARGV[3]), 0
+local frontier, before, dropped = tonumber(ARGV[2]), tonumber(ARGV[3]), 0
 for i = 4, #ARGV, 2 do
   local name, grave = ARGV[i], ARGV[i + 1]
   local setting = crdt_setting(grave)
   local version = redis.call('ZSCORE', KEYS[2], name)
   if setting and redis.call('HGET', KEYS[1], '~' .. name) == grave
-      and tonumber(setting.expire) <= now
+      and tonumber(setting.expire) <= before
       and redis.call('EXISTS', KEYS[3 + (i - 4) / 2]) == 0
       and (not version or tonumber(version) <= frontier) then
     redis.call('HDEL', KEYS[1], '~' .. name)

@@ -51,16 +51,18 @@ if ARGV[4] == '1' then
   end
   -- This call's amount counts as added already (it is written below).
   local p, n, fp, fn = {ARGV[6]}, {}, {}, {}
-  if string.sub(field, 1, 1) == '-' and code == 'pn' then p, n = {}, {ARGV[6]} end
+  local function down(f) return string.sub(f, 1, 1) == '-' and code == 'pn' end
+  if down(field) then p, n = {}, {ARGV[6]} end
   for f, v in pairs(slots) do
-    local down = string.sub(f, 1, 1) == '-' and code == 'pn'
-    if down then n[#n + 1] = v else p[#p + 1] = v end
-    local floor = floors[f]
-    if floor then
-      local held = f == field and crdt_sum({v, ARGV[6]}) or v
-      if crdt_greater(floor, held) then floor = held end
-      if down then fn[#fn + 1] = floor else fp[#fp + 1] = floor end
-    end
+    if down(f) then n[#n + 1] = v else p[#p + 1] = v end
+  end
+  -- A floor counts up to its slot's value (a floor may stand above a slot
+  -- that arrived in an earlier piece of a large merge, or have no slot yet).
+  for f, floor in pairs(floors) do
+    local held = slots[f] or '0'
+    if f == field then held = crdt_sum({held, ARGV[6]}) end
+    if crdt_greater(floor, held) then floor = held end
+    if down(f) then fn[#fn + 1] = floor else fp[#fp + 1] = floor end
   end
   totals = {crdt_sum(p), crdt_sum(n), crdt_sum(fp), crdt_sum(fn)}
 end

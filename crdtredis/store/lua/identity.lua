@@ -19,17 +19,13 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   return {0, redis.call('HGETALL', KEYS[1])}
 end
 local server = redis.call('HGET', KEYS[1], 'server')
-if server == ARGV[1] then return {0, redis.call('HGETALL', KEYS[1])} end
-if not server then
+-- 'unknown': the caller may not run INFO (or reach every primary); it cannot
+-- tell a restart, so it changes nothing.
+if server == ARGV[1] or ARGV[1] == 'unknown' then return {0, redis.call('HGETALL', KEYS[1])} end
+if not server or server == 'unknown' then
   -- Written before servers were recorded: adopt this one.
   redis.call('HSET', KEYS[1], 'server', ARGV[1])
   return {0, redis.call('HGETALL', KEYS[1])}
 end
-for _, field in ipairs(redis.call('HKEYS', KEYS[1])) do
-  if string.sub(field, 1, 6) == 'shard:' then redis.call('HDEL', KEYS[1], field) end
-end
-local region = redis.call('HGET', KEYS[1], 'region')
-local epoch = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '1') + 1
-redis.call('HSET', KEYS[1], 'server', ARGV[1], 'incarnation', ARGV[2],
-  'replica', region .. '.' .. ARGV[2], 'epoch', string.format('%d', epoch))
+crdt_renew_identity(KEYS[1], ARGV[1], ARGV[2])
 return {1, redis.call('HGETALL', KEYS[1])}
