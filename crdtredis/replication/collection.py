@@ -121,7 +121,8 @@ class Collector:
             names = [name for name, _ in found]
             if names:
                 keys = [*layout.shard_keys(shard), *(layout.data_key(n) for n in names)]
-                calls.append((collect, keys, [region.incarnation, str(floor[shard]), *names]))
+                args = [region.incarnation, str(floor[shard]), region.replica, *names]
+                calls.append((collect, keys, args))
         return self._run(calls)
 
     def _run(self, calls: list[Call]) -> int:
@@ -130,7 +131,7 @@ class Collector:
             if isinstance(outcome, Exception):
                 log.warning("collection in %s failed: %s", self.region.name, outcome)
             else:
-                dropped += int(outcome)
+                dropped += sum(outcome) if isinstance(outcome, list) else int(outcome)
         return dropped
 
 

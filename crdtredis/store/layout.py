@@ -5,7 +5,9 @@ A region's Redis holds, under a prefix (``crdt`` by default)::
     crdt:{<tag>}:<name>     one hash per replicated object; field "" holds its type
     crdt#{<tag>}:head       the shard's head: {"v": last version, "inc": incarnation,
                             "epoch": its epoch, "~<name>": the grave of each name
-                            whose life ended by expiry (the expiry that ended it)}
+                            whose life ended by expiry (the expiry that ended it),
+                            "base:c|t|s": the largest own counter slot, add counter
+                            and log clock of objects collected (see _collect.lua)}
     crdt#{<tag>}:changes    the shard's change index: zset of name -> version
     crdt#region             this region's identity: name, incarnation, replica, shards,
                             and shard:<n> for each shard given a head in this incarnation

@@ -101,3 +101,50 @@ def test_removed_set_tags_go_once_every_peer_merged_them(regions: Regions) -> No
     us.orset("s").add("shared")  # a new tag: never confused with a collected one
     converge(live)
     assert [r.orset("s").members() for r in live] == [{"eu", "ap", "shared"}] * 3
+
+
+DELETED = ("deleted:count", "deleted:set", "deleted:log")
+
+
+def test_deleted_keys_leave_no_trace_once_every_peer_merged_the_delete(regions: Regions) -> None:
+    live = regions.all()
+    eu, us, ap = live
+    collect_at_every_pass(live)
+    for region in live:
+        region.counter("deleted:count").incr(100)
+        region.orset("deleted:set").add(region.name)
+        region.sequence("deleted:log").append(region.name)
+    converge(live)
+    assert eu.delete(*DELETED) == 3
+    converge(live, rounds=4)
+    assert [traces(r, n) for r in live for n in DELETED] == [[]] * 9
+    # Written again after collection: new objects, counted from nothing.
+    eu.counter("deleted:count").incr(5)
+    us.orset("deleted:set").add("x")
+    ap.sequence("deleted:log").append("y")
+    converge(live)
+    assert [r.counter("deleted:count").value() for r in live] == [5, 5, 5]
+    assert [r.orset("deleted:set").members() for r in live] == [{"x"}] * 3
+    assert [r.sequence("deleted:log").to_list() for r in live] == [["y"]] * 3
+
+
+def test_writes_after_collection_are_not_swallowed_by_remains_elsewhere(regions: Regions) -> None:
+    live = regions.all()
+    eu, us, ap = live
+    collect_at_every_pass([eu, us])
+    ap.syncer.collector.every = float("inf")  # ap keeps the remains of what is deleted
+    eu.counter("deleted:count").incr(100)
+    eu.orset("deleted:set").add("a")
+    eu.sequence("deleted:log").append("e1")
+    converge(live)
+    eu.delete(*DELETED)
+    converge(live, rounds=4)
+    assert not [t for n in DELETED for t in traces(eu, n)]
+    assert all(ap.client.exists(ap.layout.data_key(n)) for n in DELETED)
+    eu.counter("deleted:count").incr(5)  # eu's slot starts above the 100 ap still holds
+    eu.orset("deleted:set").add("a")  # a tag above the one ap holds removed
+    eu.sequence("deleted:log").append("e2")  # an id above the one ap holds removed
+    converge(live)
+    assert [r.counter("deleted:count").value() for r in live] == [5, 5, 5]
+    assert [r.orset("deleted:set").members() for r in live] == [{"a"}] * 3
+    assert [r.sequence("deleted:log").to_list() for r in live] == [["e2"]] * 3

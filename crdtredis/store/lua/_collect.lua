@@ -1,24 +1,46 @@
--- _collect.lua: drop the tombstones every peer has merged, from objects of one shard.
+-- _collect.lua: drop what every peer has merged from objects of one shard.
 -- The body of the collect script: the registry puts the prelude and every
--- stored type's join file in front of it, as joins[<type code>]; a type whose
--- tombstones can go once merged everywhere has collect(data) -> how many it
--- dropped (an OR-Set's removed tags: no region holds them live any more, and
--- each replica's add counter stays, so no tag is ever reused).
+-- stored type's join file in front of it, as joins[<type code>], which may
+-- offer
+--   collect(data) -> how many tombstones it dropped (an OR-Set's removed
+--       tags: no region holds them live any more, and each replica's add
+--       counter stays, so no tag is ever reused);
+--   retire(data, replica) -> nil while the object shows anything, else the
+--       kind of number this replica must never reuse ('c' counter slot, 't'
+--       add counter, 's' log clock) and its value here (false: none). The
+--       object then goes whole, and the shard's base for that kind ('base:<kind>'
+--       in the head) keeps the largest such number: a replica's own slot,
+--       add counter or log clock starts there when it is next written in an
+--       object (counter_add, orset_update, sequence_update), so remains of
+--       the collected object elsewhere never swallow or clash with new writes.
 -- KEYS[1]  shard head, KEYS[2] shard change index, KEYS[3..] the objects' hashes
 -- ARGV[1]  the incarnation the frontier was read in, ARGV[2] the shard's
---          frontier, ARGV[3..] the objects' names, in KEYS order
--- Returns  how many tombstones were dropped. An object is collected only when
---          its last change is at or below the frontier (every peer has merged
---          every tombstone it holds). Nothing is recorded: collection is not
---          a change peers need, and recording would send tombstones back.
-if redis.call('HGET', KEYS[1], 'inc') ~= ARGV[1] then return 0 end
-local frontier, dropped = tonumber(ARGV[2]), 0
+--          frontier, ARGV[3] this region's replica id, ARGV[4..] the
+--          objects' names, in KEYS order
+-- Returns  {tombstones dropped, objects removed}. An object is looked at only
+--          when its last change is at or below the frontier (every peer has
+--          merged everything it holds). Nothing is recorded: collection is
+--          not a change peers need, and recording would send it back and forth.
+if redis.call('HGET', KEYS[1], 'inc') ~= ARGV[1] then return {0, 0} end
+local frontier, replica, dropped, removed = tonumber(ARGV[2]), ARGV[3], 0, 0
 for i = 3, #KEYS do
-  local version = redis.call('ZSCORE', KEYS[2], ARGV[i])
-  local code = redis.call('HGET', KEYS[i], '')
-  if version and tonumber(version) <= frontier and code and joins[code]
-      and joins[code].collect then
-    dropped = dropped + joins[code].collect(KEYS[i])
+  local data, name = KEYS[i], ARGV[i + 1]
+  local version = redis.call('ZSCORE', KEYS[2], name)
+  local code = redis.call('HGET', data, '')
+  local type_join = code and joins[code]
+  if version and tonumber(version) <= frontier and type_join then
+    if type_join.collect then dropped = dropped + type_join.collect(data) end
+    local kind, own = nil, nil
+    if type_join.retire then kind, own = type_join.retire(data, replica) end
+    if kind then
+      local field = 'base:' .. kind
+      if own and not crdt_greater(redis.call('HGET', KEYS[1], field) or '0', own) then
+        redis.call('HSET', KEYS[1], field, own)
+      end
+      redis.call('DEL', data)
+      redis.call('ZREM', KEYS[2], name)
+      removed = removed + 1
+    end
   end
 end
-return dropped
+return {dropped, removed}

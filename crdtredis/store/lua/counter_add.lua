@@ -14,7 +14,11 @@
 --          and the guard's NOSHARD, STALE, BADINDEX.
 local code, field = ARGV[2], ARGV[3]
 local count = #KEYS - 2
-local created = {}
+local created, seeded = {}, {}
+-- A slot this replica writes for the first time in an object starts at the
+-- shard's base (with a floor there): above anything it held in objects that
+-- were collected, so old remains elsewhere never swallow new increments.
+local base = redis.call('HGET', KEYS[1], 'base:c')
 for i = 1, count do
   local data, name, amount = KEYS[i + 2], ARGV[3 + 2 * i], ARGV[4 + 2 * i]
   local found = redis.call('HMGET', data, '', field)
@@ -24,7 +28,8 @@ for i = 1, count do
   if found[2] and not string.match(found[2], '^%d+$') then
     return crdt_fail('CORRUPT', field .. '\t' .. name)
   end
-  if not crdt_fits(found[2] or '0', amount) then
+  seeded[i] = not found[2] and base ~= false and base ~= nil
+  if not crdt_fits(found[2] or (seeded[i] and base) or '0', amount) then
     return crdt_fail('OVERFLOW', amount .. '\t' .. name)
   end
   created[i] = not found[1]
@@ -49,6 +54,7 @@ if ARGV[4] == '1' then
       if string.sub(f, 1, 1) == '~' then floors[string.sub(f, 2)] = v else slots[f] = v end
     end
   end
+  if seeded[1] then slots[field], floors[field] = base, base end
   -- This call's amount counts as added already (it is written below).
   local p, n, fp, fn = {ARGV[6]}, {}, {}, {}
   local function down(f) return string.sub(f, 1, 1) == '-' and code == 'pn' end
@@ -75,6 +81,7 @@ for i = 1, count do
       redis.call('HSET', data, '', code)
       crdt_born(KEYS[1], data, name)
     end
+    if seeded[i] then redis.call('HSET', data, field, base, '~' .. field, base) end
     redis.call('HINCRBY', data, field, amount)
     changed[#changed + 1] = name
   end

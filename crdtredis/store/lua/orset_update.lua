@@ -19,7 +19,14 @@ if guard then return crdt_fail(guard) end
 
 local result = 1
 if op == 'add' then
-  local n = redis.call('HINCRBY', data, '#' .. ARGV[6], 1)
+  -- A replica's add counter starts at the shard's base the first time it is
+  -- written in an object: above every tag it used in collected objects.
+  local counter = '#' .. ARGV[6]
+  local base = redis.call('HGET', KEYS[1], 'base:t')
+  if base and redis.call('HEXISTS', data, counter) == 0 then
+    redis.call('HSET', data, counter, base)
+  end
+  local n = redis.call('HINCRBY', data, counter, 1)
   result = n .. '@' .. ARGV[6]
   redis.call('HSET', data, live_field, current and (current .. ',' .. result) or result)
 else

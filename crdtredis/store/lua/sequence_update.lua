@@ -36,7 +36,9 @@ end
 -- the pure Sequence: refused here before anything is written.
 local clock
 if op == 'insert' then
-  clock = tonumber(redis.call('HGET', data, '^') or '0') + 1
+  -- A new log starts its clock at the shard's base: above every id of
+  -- collected logs, so no id is ever used twice.
+  clock = tonumber(redis.call('HGET', data, '^') or redis.call('HGET', KEYS[1], 'base:s') or '0') + 1
   if clock > 9007199254740991 then return crdt_fail('EXHAUSTED', name) end
 end
 local guard = crdt_guard(KEYS[1], KEYS[2], ARGV[1])

@@ -77,4 +77,23 @@ local function delete(data)
   return true
 end
 
-return {read = read, join = join, delete = delete}
+-- Whether a deleted counter can go (every slot at its floor: nothing
+-- visible), and this replica's largest own slot, which the shard's counter
+-- base must keep ('c', slot or false); nil while anything is visible.
+local function retire(data, replica)
+  local all = redis.call('HGETALL', data)
+  local fields = {}
+  for j = 1, #all, 2 do fields[all[j]] = all[j + 1] end
+  for f, v in pairs(fields) do
+    local mark = string.sub(f, 1, 1)
+    if f ~= '' and mark ~= '~' and mark ~= '@' and mark ~= '*' then
+      local floor = fields['~' .. f]
+      if not floor or crdt_greater(v, floor) then return nil end
+    end
+  end
+  local own, down = fields[replica], fields['-' .. replica]
+  if down and (not own or crdt_greater(down, own)) then own = down end
+  return 'c', own or false
+end
+
+return {read = read, join = join, delete = delete, retire = retire}

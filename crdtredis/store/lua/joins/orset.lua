@@ -92,4 +92,13 @@ local function collect(data)
   return dropped
 end
 
-return {join = join, delete = delete, collect = collect}
+-- Whether a set with no element left can go, and this replica's add
+-- counter, which the shard's tag base must keep ('t', counter or false).
+local function retire(data, replica)
+  for _, f in ipairs(redis.call('HKEYS', data)) do
+    if string.sub(f, 1, 1) == '.' then return nil end
+  end
+  return 't', redis.call('HGET', data, '#' .. replica) or false
+end
+
+return {join = join, delete = delete, collect = collect, retire = retire}

@@ -44,4 +44,19 @@ local function delete(data)
   return any
 end
 
-return {join = join, delete = delete}
+-- Whether a log with every element removed can go, and its clock, which
+-- the shard's clock base must keep ('s', clock or false).
+local function retire(data, _)
+  local all = redis.call('HGETALL', data)
+  local removed = {}
+  for j = 1, #all, 2 do
+    if string.sub(all[j], 1, 1) == '~' then removed[string.sub(all[j], 2)] = true end
+  end
+  for j = 1, #all, 2 do
+    local f = all[j]
+    if string.sub(f, 1, 1) == '.' and not removed[string.sub(f, 2)] then return nil end
+  end
+  return 's', redis.call('HGET', data, '^') or false
+end
+
+return {join = join, delete = delete, retire = retire}
