@@ -140,9 +140,9 @@ def status(settings: Settings, as_json: bool) -> None:
         )
     console.print(table)
     waiting = report["collection"]
-    if waiting["graves"]:
-        behind = ", ".join(f"{p} {n}" for p, n in waiting["held_back_by"].items() if n)
+    behind = ", ".join(f"{p} {n}" for p, n in waiting["unmerged"].items() if n)
+    if waiting["graves"] or behind:
         console.print(
-            f"waiting for collection: {waiting['graves']} graves of expired keys"
-            + (f"; not yet merged by: {behind}" if behind else "")
+            f"waiting for collection: {waiting['graves']} graves of expired keys; "
+            f"changes not yet merged by: {behind or 'none'}"
         )

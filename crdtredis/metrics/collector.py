@@ -215,6 +215,15 @@ class RegionCollector:
         for peer, count in found.held_back_by.items():
             held.add_metric([peer], count)
         yield held
+        unmerged = GaugeMetricFamily(
+            "crdtredis_unmerged_changes",
+            "Objects changed here that the peer has not merged yet (directly or through a "
+            "relay): their tombstones, and deleted objects, wait for it.",
+            labels=["peer"],
+        )
+        for peer, count in found.unmerged.items():
+            unmerged.add_metric([peer], count)
+        yield unmerged
 
     def _peer_views(self, names: list[str], local: str) -> dict[str, PeerView]:
         """What each peer holds of ``names``, asked in parallel (lag: from cursors of ``local``)."""

@@ -17,8 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from crdtredis.replication.cursor import Cursor
-from crdtredis.replication.frontier import frontier
+from crdtredis.replication.frontier import frontier, merged_by
 from crdtredis.store.expiry import now_ms
 from crdtredis.store.layout import GRAVE_PREFIX
 from crdtredis.store.region import RegionStore
@@ -137,16 +136,21 @@ class Collector:
 
 @dataclass
 class Waiting:
-    """Graves waiting for collection, and how many each peer holds back (not yet merged)."""
+    """What waits for collection, and which peer holds it back."""
 
+    #: Graves of expired keys not collected yet.
     graves: int
+    #: Per peer, how many of those graves it has not merged.
     held_back_by: dict[str, int]
+    #: Per peer, this region's changed objects it has not merged (directly or
+    #: through a relay): their tombstones, and deleted objects, wait for it.
+    unmerged: dict[str, int]
 
 
 def waiting(region: RegionStore, peers: Sequence[str], limit: int = WAITING_LIMIT) -> Waiting:
     """Count graves waiting for collection (up to ``limit`` looked at), for status and metrics."""
     layout = region.layout
-    merged = {p: _merged_versions(region, p) for p in peers}
+    merged = {p: merged_by(region, p, peers) for p in peers}
     held = dict.fromkeys(peers, 0)
     total = 0
     for shard in range(layout.shards):
@@ -166,14 +170,19 @@ def waiting(region: RegionStore, peers: Sequence[str], limit: int = WAITING_LIMI
             for peer, versions in merged.items():
                 if versions is None or (version is not None and version > versions[shard]):
                     held[peer] += 1
-    return Waiting(total, held)
+    return Waiting(total, held, _unmerged(region, merged))
 
 
-def _merged_versions(region: RegionStore, peer: str) -> list[int] | None:
-    """``peer``'s merged versions of this region's shards, when known for this incarnation."""
-    seen = Cursor.parse(peer, region.client.hgetall(region.layout.merged_key(peer)))
-    if seen is None or seen.incarnation != region.incarnation:
-        return None
-    if len(seen.versions) != region.layout.shards:
-        return None
-    return seen.versions
+def _unmerged(region: RegionStore, merged: dict[str, list[int] | None]) -> dict[str, int]:
+    """Per peer, the entries of this region's change indexes past what the peer merged."""
+    layout = region.layout
+    pipe = region.client.pipeline(transaction=False)
+    for versions in merged.values():
+        for shard in range(layout.shards):
+            low = f"({versions[shard]}" if versions is not None else "-inf"
+            pipe.zcount(layout.changes_key(shard), low, "+inf")
+    counts = pipe.execute()
+    return {
+        peer: sum(counts[i * layout.shards : (i + 1) * layout.shards])
+        for i, peer in enumerate(merged)
+    }

@@ -197,3 +197,4 @@ def test_graves_waiting_for_collection_are_exported_by_the_peer_holding_them(
     samples = scrape(make_registry(load_config(env=region_env(regions, "eu", peers=["us"]))))
     assert value(samples, "crdtredis_graves") == 1
     assert value(samples, "crdtredis_collection_held_back", peer="us") == 1
+    assert value(samples, "crdtredis_unmerged_changes", peer="us") == 1  # us never pulled
