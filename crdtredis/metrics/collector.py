@@ -217,8 +217,8 @@ class RegionCollector:
         yield held
         unmerged = GaugeMetricFamily(
             "crdtredis_unmerged_changes",
-            "Objects changed here that the peer has not merged yet (directly or through a "
-            "relay): their tombstones, and deleted objects, wait for it.",
+            "Objects changed here that the peer has not merged yet: their tombstones, and "
+            "deleted objects, wait for it.",
             labels=["peer"],
         )
         for peer, count in found.unmerged.items():

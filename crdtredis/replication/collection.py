@@ -54,6 +54,7 @@ class Collector:
         self._cursors: dict[int, int] = {}
         #: Per shard, the version up to which objects were swept for tombstones.
         self._swept: dict[int, int] = {}
+        self._incarnation = region.incarnation
 
     def maybe_collect(self) -> int:
         """A round if the last one is ``every`` seconds old; how many graves went."""
@@ -64,6 +65,11 @@ class Collector:
 
     def collect(self) -> int:
         """One round over every shard; how much went (0 while any peer is unknown)."""
+        if self.region.incarnation != self._incarnation:
+            # A new incarnation's versions start afresh: so does every sweep.
+            self._incarnation = self.region.incarnation
+            self._cursors.clear()
+            self._swept.clear()
         floor = frontier(self.region, self.peers)
         if floor is None:
             return 0
@@ -114,15 +120,28 @@ class Collector:
                 withscores=True,
             )
         calls: list[Call] = []
+        reached: list[tuple[int, int]] = []
         collect = region.types.collect_script()
         for shard, found in zip(shards, pipe.execute() if shards else [], strict=True):
-            self._swept[shard] = int(found[-1][1]) if len(found) == SCAN_COUNT else floor[shard]
+            swept = int(found[-1][1]) if len(found) == SCAN_COUNT else floor[shard]
             names = [name for name, _ in found]
-            if names:
-                keys = [*layout.shard_keys(shard), *(layout.data_key(n) for n in names)]
-                args = [region.incarnation, str(floor[shard]), region.replica, *names]
-                calls.append((collect, keys, args))
-        return self._run(calls)
+            if not names:
+                self._swept[shard] = swept
+                continue
+            keys = [*layout.shard_keys(shard), *(layout.data_key(n) for n in names)]
+            args = [region.incarnation, str(floor[shard]), region.replica, *names]
+            calls.append((collect, keys, args))
+            reached.append((shard, swept))
+        dropped = 0
+        for (shard, swept), outcome in zip(
+            reached, region.scripts.call_many(calls) if calls else [], strict=True
+        ):
+            if isinstance(outcome, Exception):
+                log.warning("collection in %s failed: %s", region.name, outcome)
+                continue
+            self._swept[shard] = swept  # looked at: the next round goes on from there
+            dropped += sum(outcome)
+        return dropped
 
     def _run(self, calls: list[Call]) -> int:
         dropped = 0
@@ -142,15 +161,15 @@ class Waiting:
     graves: int
     #: Per peer, how many of those graves it has not merged.
     held_back_by: dict[str, int]
-    #: Per peer, this region's changed objects it has not merged (directly or
-    #: through a relay): their tombstones, and deleted objects, wait for it.
+    #: Per peer, this region's changed objects it has not merged: their
+    #: tombstones, and deleted objects, wait for it.
     unmerged: dict[str, int]
 
 
 def waiting(region: RegionStore, peers: Sequence[str], limit: int = WAITING_LIMIT) -> Waiting:
     """Count graves waiting for collection (up to ``limit`` looked at), for status and metrics."""
     layout = region.layout
-    merged = {p: merged_by(region, p, peers) for p in peers}
+    merged = {p: merged_by(region, p) for p in peers}
     held = dict.fromkeys(peers, 0)
     total = 0
     for shard in range(layout.shards):

@@ -9,7 +9,7 @@ place a peer's identity and key layout are read.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -111,10 +111,6 @@ class PeerHeads:
     problems: dict[int, str]
     #: The peer's cursor on the region pulling now: what the peer has merged of it.
     cursor_on_puller: Cursor | None
-    #: The peer's relay checkpoints for the region pulling now.
-    relay: dict[str, str] | None = None
-    #: The peer's copies of the puller's other peers' cursors on the peer.
-    others: dict[str, Cursor | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -128,7 +124,7 @@ class PeerIncarnation:
     def _pipeline(self) -> Any:
         return self.peer.client.pipeline(transaction=False)
 
-    def heads(self, puller: str, others: Sequence[str] = ()) -> PeerHeads:
+    def heads(self, puller: str) -> PeerHeads:
         """Each shard's latest version, what is wrong with corrupt shards, and the peer's
         cursor on ``puller`` (how far the peer has pulled from the region pulling now).
 
@@ -136,35 +132,18 @@ class PeerIncarnation:
         newest entry (a head found below its index would otherwise send the
         shard into a full resync at every pass). A shard whose head or index
         holds something that is not a version is reported and given as None
-        (skipped), so the other shards still sync. In the same round trip: the
-        peer's relay checkpoints for ``puller`` and its copies of the cursors
-        of ``others`` (the puller's other peers) on it (see
-        :mod:`crdtredis.replication.frontier`).
+        (skipped), so the other shards still sync. One round trip.
         """
         pipe = self._pipeline()
         for shard in range(self.layout.shards):
             pipe.hget(self.layout.head_key(shard), "v")
             pipe.zrevrange(self.layout.changes_key(shard), 0, 0, withscores=True)
         pipe.hgetall(self.layout.cursor_key(puller))
-        pipe.hgetall(self.layout.relay_key(puller))
-        for other in others:
-            pipe.hgetall(self.layout.merged_key(other))
         replies = pipe.execute(raise_on_error=False)
-        cursors = [replies.pop() for _ in others][::-1]
-        relay = replies.pop()
         theirs = replies.pop()
         cursor = Cursor.parse(puller, theirs) if isinstance(theirs, dict) else None
         versions, problems = self._versions(replies)
-        return PeerHeads(
-            versions,
-            problems,
-            cursor,
-            relay if isinstance(relay, dict) else None,
-            {
-                other: Cursor.parse(other, found) if isinstance(found, dict) else None
-                for other, found in zip(others, cursors, strict=True)
-            },
-        )
+        return PeerHeads(versions, problems, cursor)
 
     def _versions(self, replies: list[Any]) -> tuple[list[int | None], dict[int, str]]:
         heads: list[int | None] = []

@@ -84,9 +84,6 @@ class Region(RegionStore):
         keys = [
             layout.cursor_key(name),
             layout.merged_key(name),
-            layout.relay_key(name),
-            *(layout.relayed_key(name, p.name) for p in self.peers),
-            *(layout.relayed_key(p.name, name) for p in self.peers),
             layout.sync_stats_key(name),
             layout.retry_key(name),
             layout.lock_key(name),

@@ -143,13 +143,9 @@ class Syncer:
         local = self._local_incarnation()
         self._retry_obstructed(source, report)
         cursor, report.full_resync = Cursor.load(self.region, peer.name, source.identity, local)
-        others = [name for name in self.peers if name != peer.name]
-        survey = source.heads(self.region.name, others)
+        survey = source.heads(self.region.name)
         self._check_not_rolled_back(peer, survey.cursor_on_puller)
         frontier.remember(self.region, peer.name, survey.cursor_on_puller)
-        frontier.through(
-            self.region, peer.name, source.identity.incarnation, survey.relay, survey.others
-        )
         heads = survey.versions
         for shard, problem in survey.problems.items():
             report.shard_problems[shard] = problem
@@ -181,8 +177,6 @@ class Syncer:
                     self.region,
                     {shard: entries[-1][1] for shard, entries in page.items() if entries},
                 )
-        if report.keys_read:
-            frontier.checkpoint(self.region, peer.name, cursor)
         report.peer_version = sum(h or 0 for h in heads)
         report.cursor_version = cursor.total
         report.lag = source.pending(cursor.versions)

@@ -14,9 +14,6 @@ A region's Redis holds, under a prefix (``crdt`` by default)::
     crdt#cursor:<peer>      how far this region has pulled from <peer> (replication)
     crdt#merged:<peer>      <peer>'s cursor on this region, read in passes from it:
                             what <peer> has merged of this region
-    crdt#relay:<origin>     relay checkpoints: per shard, pairs "v:w" (my cursor on
-                            <origin> stood at v when my own version was w)
-    crdt#relayed:<p>:<r>    what relay <r> proves peer <p> has merged of this region
     crdt#sync:<peer>        statistics of the last sync passes from <peer>
     crdt#lock:<peer>        held by the one sync pass from <peer> under way
     crdt#retry:<peer>       names from <peer> a local key of another kind kept out;
@@ -156,12 +153,6 @@ class KeyLayout:
 
     def merged_key(self, peer: str) -> str:
         return f"{self.prefix}#merged:{peer}"
-
-    def relay_key(self, origin: str) -> str:
-        return f"{self.prefix}#relay:{origin}"
-
-    def relayed_key(self, peer: str, relay: str) -> str:
-        return f"{self.prefix}#relayed:{peer}:{relay}"
 
     def sync_stats_key(self, peer: str) -> str:
         return f"{self.prefix}#sync:{peer}"

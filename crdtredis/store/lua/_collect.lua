@@ -13,6 +13,7 @@
 --       add counter or log clock starts there when it is next written in an
 --       object (counter_add, orset_update, sequence_update), so remains of
 --       the collected object elsewhere never swallow or clash with new writes.
+--       Objects with a birth ('*') or an expiry ('@') are not removed whole.
 -- KEYS[1]  shard head, KEYS[2] shard change index, KEYS[3..] the objects' hashes
 -- ARGV[1]  the incarnation the frontier was read in, ARGV[2] the shard's
 --          frontier, ARGV[3] this region's replica id, ARGV[4..] the
@@ -30,8 +31,15 @@ for i = 3, #KEYS do
   local type_join = code and joins[code]
   if version and tonumber(version) <= frontier and type_join then
     if type_join.collect then dropped = dropped + type_join.collect(data) end
+    -- An object born after an expiry ('*') keeps its hash: its birth is what
+    -- tells its life from the old one in regions that still hold that; an
+    -- object with an expiry goes when it expires, expiry and all.
+    local life = redis.call('HMGET', data, '*', '@')
+    local expiring = life[2] and crdt_setting(life[2]).expire ~= '0'
     local kind, own = nil, nil
-    if type_join.retire then kind, own = type_join.retire(data, replica) end
+    if type_join.retire and not life[1] and not expiring then
+      kind, own = type_join.retire(data, replica)
+    end
     if kind then
       local field = 'base:' .. kind
       if own and not crdt_greater(redis.call('HGET', KEYS[1], field) or '0', own) then

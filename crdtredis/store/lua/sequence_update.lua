@@ -36,9 +36,11 @@ end
 -- the pure Sequence: refused here before anything is written.
 local clock
 if op == 'insert' then
-  -- A new log starts its clock at the shard's base: above every id of
-  -- collected logs, so no id is ever used twice.
-  clock = tonumber(redis.call('HGET', data, '^') or redis.call('HGET', KEYS[1], 'base:s') or '0') + 1
+  -- The clock counts on from the shard's base at least: above every id of
+  -- collected logs, even in a log re-created here from another region's
+  -- (whose clock may be lower), so no id is ever used twice.
+  clock = math.max(tonumber(redis.call('HGET', data, '^') or '0'),
+    tonumber(redis.call('HGET', KEYS[1], 'base:s') or '0')) + 1
   if clock > 9007199254740991 then return crdt_fail('EXHAUSTED', name) end
 end
 local guard = crdt_guard(KEYS[1], KEYS[2], ARGV[1])
