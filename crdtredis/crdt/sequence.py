@@ -192,11 +192,20 @@ class Sequence:
             mine = self._elements.get(op_id)
             if mine is None:
                 incoming.append(theirs)
-            elif mine.ref != theirs.ref or mine.value != theirs.value:
+            elif mine.ref != theirs.ref:
                 raise ValueError(
                     f"operation {list(op_id)} differs between the two replicas: "
                     "two replicas share an id"
                 )
+            elif mine.value != theirs.value:
+                # A removed element whose value collection dropped on one side
+                # (a skeleton): the skeleton stands for both.
+                if not (mine.deleted or theirs.deleted):
+                    raise ValueError(
+                        f"operation {list(op_id)} differs between the two replicas: "
+                        "two replicas share an id"
+                    )
+                mine.value = None
         for theirs in sorted(incoming, key=lambda e: e.id):
             self._integrate(_Element(theirs.id, theirs.ref, theirs.value))
         for op_id, theirs in other._elements.items():

@@ -221,3 +221,37 @@ def test_a_log_re_created_from_another_regions_copy_never_reuses_an_id(
     converge(live)
     logs = [r.sequence("reused:log").to_list() for r in live]
     assert logs[0] == logs[1] == logs[2] and sorted(logs[0]) == ["fresh", "mine"]
+
+
+def stored_elements(region: Region, name: str) -> dict[str, str]:
+    fields = region.client.hgetall(region.layout.data_key(name))
+    return {f[1:]: v for f, v in fields.items() if f.startswith(".")}
+
+
+def test_removed_log_elements_keep_only_their_skeletons_once_merged_everywhere(
+    regions: Regions,
+) -> None:
+    live = regions.all()
+    eu, us, ap = live
+    collect_at_every_pass([eu, us])
+    ap.syncer.collector.every = float("inf")  # ap keeps the values: a mixed state merges too
+    payload = "x" * 200
+    for i in range(5):
+        eu.sequence("trimmed:log").append(f"e{i}:{payload}")
+    converge(live)
+    eu.sequence("trimmed:log").remove(1)
+    eu.sequence("trimmed:log").remove(1)  # e1 and e2
+    for _ in range(4):
+        for region in live:
+            for report in region.sync():
+                assert report.ok and not report.rejected, report.summary()
+    for region in (eu, us):
+        stored = stored_elements(region, "trimmed:log").values()
+        assert len([v for v in stored if v.endswith(",null]")]) == 2  # e1, e2: references kept
+    ap.sequence("trimmed:log").append("e5")  # ap, holding the values, writes on
+    for _ in range(3):
+        for region in live:
+            for report in region.sync():
+                assert report.ok and not report.rejected, report.summary()
+    expected = [f"e0:{payload}", f"e3:{payload}", f"e4:{payload}", "e5"]
+    assert [r.sequence("trimmed:log").to_list() for r in live] == [expected] * 3

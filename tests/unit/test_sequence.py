@@ -196,3 +196,24 @@ def test_a_payload_at_the_depth_limit_round_trips() -> None:
     log = Sequence("eu.a")
     log.append(nested(100))
     assert Sequence.from_dict(log.to_dict(), "us.b").to_list() == [nested(100)]
+
+
+def test_a_removed_elements_skeleton_merges_with_its_full_value_either_way() -> None:
+    """Collection drops a removed element's value (a skeleton); the skeleton stands for both."""
+    full = Sequence("eu.aaaa1111")
+    first = full.append("kept")
+    gone = full.append("removed")
+    full.remove(1)
+    state = full.to_dict()
+    skeleton = {
+        **state,
+        "ops": [[op, ref, None if op == list(gone) else value] for op, ref, value in state["ops"]],
+    }
+    a = Sequence.from_dict(skeleton, "us.bbbb2222").merge(Sequence.from_dict(state, "x.cccc3333"))
+    b = Sequence.from_dict(state, "us.bbbb2222").merge(Sequence.from_dict(skeleton, "x.cccc3333"))
+    assert a.to_dict() == b.to_dict() and a.to_list() == b.to_list() == ["kept"]
+    assert first != gone
+    # Not removed on either side: a different value is two replicas sharing an id.
+    live, other = {**state, "removed": []}, {**skeleton, "removed": []}
+    with pytest.raises(ValueError, match="share an id"):
+        Sequence.from_dict(live, "us.bbbb2222").merge(Sequence.from_dict(other, "x.cccc3333"))
