@@ -98,7 +98,7 @@ class Collector:
                 args += [name, grave]
             keys = [*layout.shard_keys(shard), *(layout.data_key(n) for n in graves)]
             calls.append((script("collect_graves"), keys, args))
-        return self._run(calls)
+        return sum(n or 0 for n in self._run(calls))
 
     def _tombstones(self, floor: list[int]) -> int:
         """Drop the tombstones of objects changed since the last sweep, now merged everywhere.
@@ -133,24 +133,22 @@ class Collector:
             calls.append((collect, keys, args))
             reached.append((shard, swept))
         dropped = 0
-        for (shard, swept), outcome in zip(
-            reached, region.scripts.call_many(calls) if calls else [], strict=True
-        ):
-            if isinstance(outcome, Exception):
-                log.warning("collection in %s failed: %s", region.name, outcome)
-                continue
-            self._swept[shard] = swept  # looked at: the next round goes on from there
-            dropped += sum(outcome)
+        for (shard, swept), count in zip(reached, self._run(calls), strict=True):
+            if count is not None:
+                self._swept[shard] = swept  # looked at: the next round goes on from there
+                dropped += count
         return dropped
 
-    def _run(self, calls: list[Call]) -> int:
-        dropped = 0
+    def _run(self, calls: list[Call]) -> list[int | None]:
+        """Each call's count of what it dropped (a list of counts is summed); None if it failed."""
+        counts: list[int | None] = []
         for outcome in self.region.scripts.call_many(calls) if calls else []:
             if isinstance(outcome, Exception):
                 log.warning("collection in %s failed: %s", self.region.name, outcome)
+                counts.append(None)
             else:
-                dropped += sum(outcome) if isinstance(outcome, list) else int(outcome)
-        return dropped
+                counts.append(sum(outcome) if isinstance(outcome, list) else int(outcome))
+        return counts
 
 
 @dataclass

@@ -18,7 +18,7 @@ local created, seeded = {}, {}
 -- A slot this replica writes for the first time in an object starts at the
 -- shard's base (with a floor there): above anything it held in objects that
 -- were collected, so old remains elsewhere never swallow new increments.
-local base = redis.call('HGET', KEYS[1], 'base:c')
+local base = nil  -- read once, and only when a slot is missing (not on every increment)
 for i = 1, count do
   local data, name, amount = KEYS[i + 2], ARGV[3 + 2 * i], ARGV[4 + 2 * i]
   local found = redis.call('HMGET', data, '', field)
@@ -28,6 +28,7 @@ for i = 1, count do
   if found[2] and not string.match(found[2], '^%d+$') then
     return crdt_fail('CORRUPT', field .. '\t' .. name)
   end
+  if not found[2] and base == nil then base = redis.call('HGET', KEYS[1], 'base:c') end
   seeded[i] = not found[2] and base ~= false and base ~= nil
   if not crdt_fits(found[2] or (seeded[i] and base) or '0', amount) then
     return crdt_fail('OVERFLOW', amount .. '\t' .. name)

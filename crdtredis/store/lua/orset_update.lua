@@ -22,9 +22,9 @@ if op == 'add' then
   -- A replica's add counter starts at the shard's base the first time it is
   -- written in an object: above every tag it used in collected objects.
   local counter = '#' .. ARGV[6]
-  local base = redis.call('HGET', KEYS[1], 'base:t')
-  if base and redis.call('HEXISTS', data, counter) == 0 then
-    redis.call('HSET', data, counter, base)
+  if redis.call('HEXISTS', data, counter) == 0 then
+    local base = redis.call('HGET', KEYS[1], 'base:t')
+    if base then redis.call('HSET', data, counter, base) end
   end
   local n = redis.call('HINCRBY', data, counter, 1)
   result = n .. '@' .. ARGV[6]

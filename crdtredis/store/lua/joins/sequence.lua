@@ -13,11 +13,18 @@ local function skeleton(json)
   return ref and ('[' .. ref .. ',null]')
 end
 
-local function join(data, fields, _, create)
+-- The ids removed in a flat field, value, ... list (an HGETALL reply, or a
+-- join's incoming fields), as a set.
+local function removed_ids(fields)
   local removed = {}
   for j = 1, #fields, 2 do
     if string.sub(fields[j], 1, 1) == '~' then removed[string.sub(fields[j], 2)] = true end
   end
+  return removed
+end
+
+local function join(data, fields, _, create)
+  local removed = removed_ids(fields)
   local settle = {}
   for j = 1, #fields, 2 do
     local f = fields[j]
@@ -57,10 +64,7 @@ end
 -- _collect.lua), keeping skeletons: later elements may still refer to them.
 local function collect(data)
   local all = redis.call('HGETALL', data)
-  local removed = {}
-  for j = 1, #all, 2 do
-    if string.sub(all[j], 1, 1) == '~' then removed[string.sub(all[j], 2)] = true end
-  end
+  local removed = removed_ids(all)
   local dropped = 0
   for j = 1, #all, 2 do
     local f, v = all[j], all[j + 1]
@@ -78,11 +82,7 @@ end
 -- Remove every element observed here (inserts made concurrently elsewhere stay).
 local function delete(data)
   local all = redis.call('HGETALL', data)
-  local removed = {}
-  for j = 1, #all, 2 do
-    local f = all[j]
-    if string.sub(f, 1, 1) == '~' then removed[string.sub(f, 2)] = true end
-  end
+  local removed = removed_ids(all)
   local any = false
   for j = 1, #all, 2 do
     local f = all[j]
@@ -98,10 +98,7 @@ end
 -- the shard's clock base must keep ('s', clock or false).
 local function retire(data, _)
   local all = redis.call('HGETALL', data)
-  local removed = {}
-  for j = 1, #all, 2 do
-    if string.sub(all[j], 1, 1) == '~' then removed[string.sub(all[j], 2)] = true end
-  end
+  local removed = removed_ids(all)
   for j = 1, #all, 2 do
     local f = all[j]
     if string.sub(f, 1, 1) == '.' and not removed[string.sub(f, 2)] then return nil end
