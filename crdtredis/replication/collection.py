@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 COLLECT_EVERY = 5.0
 #: Graves looked at per shard per round (HSCAN's COUNT hint).
 SCAN_COUNT = 200
+#: Objects one collect call looks at per shard (a few microseconds each).
+SWEEP_COUNT = 500
+#: Seconds a round may sweep for: a backlog is worked off over several rounds.
+SWEEP_SECONDS = 0.5
 #: Seconds a grave stays past its expiry time at least (see collect_graves.lua):
 #: longer than a grave takes to reach every region, plus the clocks' skew.
 GRAVE_HORIZON = 3600.0
@@ -52,8 +56,6 @@ class Collector:
         self.horizon = horizon
         self._last = float("-inf")
         self._cursors: dict[int, int] = {}
-        #: Per shard, the version up to which objects were swept for tombstones.
-        self._swept: dict[int, int] = {}
         self._incarnation = region.incarnation
 
     def maybe_collect(self) -> int:
@@ -69,7 +71,6 @@ class Collector:
             # A new incarnation's versions start afresh: so does every sweep.
             self._incarnation = self.region.incarnation
             self._cursors.clear()
-            self._swept.clear()
         floor = frontier(self.region, self.peers)
         if floor is None:
             return 0
@@ -101,42 +102,39 @@ class Collector:
         return sum(n or 0 for n in self._run(calls))
 
     def _tombstones(self, floor: list[int]) -> int:
-        """Drop the tombstones of objects changed since the last sweep, now merged everywhere.
+        """Collect objects every peer has merged, and trim their change index entries.
 
         Objects are taken in the order of their last change, up to the
-        frontier, at most ``SCAN_COUNT`` per shard per round; an object
-        changed again later is looked at again once that change is merged.
+        frontier, ``SWEEP_COUNT`` per shard per call, in calls repeated until
+        the shards are swept or ``SWEEP_SECONDS`` have passed (the sweep keeps
+        up with writes that fast). Each object looked at leaves the index
+        (``_collect.lua``); one changed again later is back in it at a higher
+        version, and is looked at again once that change is merged.
         """
         region, layout = self.region, self.region.layout
-        pipe = region.client.pipeline(transaction=False)
-        shards = [s for s in range(layout.shards) if floor[s] > self._swept.get(s, 0)]
-        for shard in shards:
-            pipe.zrangebyscore(
-                layout.changes_key(shard),
-                f"({self._swept.get(shard, 0)}",
-                floor[shard],
-                start=0,
-                num=SCAN_COUNT,
-                withscores=True,
-            )
-        calls: list[Call] = []
-        reached: list[tuple[int, int]] = []
         collect = region.types.collect_script()
-        for shard, found in zip(shards, pipe.execute() if shards else [], strict=True):
-            swept = int(found[-1][1]) if len(found) == SCAN_COUNT else floor[shard]
-            names = [name for name, _ in found]
-            if not names:
-                self._swept[shard] = swept
-                continue
-            keys = [*layout.shard_keys(shard), *(layout.data_key(n) for n in names)]
-            args = [region.incarnation, str(floor[shard]), region.replica, *names]
-            calls.append((collect, keys, args))
-            reached.append((shard, swept))
+        shards = [s for s in range(layout.shards) if floor[s] > 0]
+        deadline = time.monotonic() + SWEEP_SECONDS
         dropped = 0
-        for (shard, swept), count in zip(reached, self._run(calls), strict=True):
-            if count is not None:
-                self._swept[shard] = swept  # looked at: the next round goes on from there
-                dropped += count
+        while shards:
+            pipe = region.client.pipeline(transaction=False)
+            for shard in shards:
+                pipe.zrangebyscore(layout.changes_key(shard), "-inf", floor[shard], 0, SWEEP_COUNT)
+            calls: list[Call] = []
+            full: list[int] = []
+            for shard, names in zip(shards, pipe.execute(), strict=True):
+                if not names:
+                    continue
+                keys = [*layout.shard_keys(shard), *(layout.data_key(n) for n in names)]
+                args = [region.incarnation, str(floor[shard]), region.replica, *names]
+                calls.append((collect, keys, args))
+                full.append(shard if len(names) == SWEEP_COUNT else -1)
+            outcomes = self._run(calls)
+            dropped += sum(n or 0 for n in outcomes)
+            # Again only where a whole batch was swept and the call went through.
+            shards = [s for s, n in zip(full, outcomes, strict=True) if s >= 0 and n is not None]
+            if time.monotonic() > deadline:
+                break
         return dropped
 
     def _run(self, calls: list[Call]) -> list[int | None]:

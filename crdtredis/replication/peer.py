@@ -8,8 +8,8 @@ place a peer's identity and key layout are read.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis
@@ -111,6 +111,10 @@ class PeerHeads:
     problems: dict[int, str]
     #: The peer's cursor on the region pulling now: what the peer has merged of it.
     cursor_on_puller: Cursor | None
+    #: Each shard's trim mark: the highest version dropped from its change
+    #: index (every configured peer had pulled it). A puller whose cursor is
+    #: below it resyncs the shard by scanning its keys.
+    trims: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -136,14 +140,20 @@ class PeerIncarnation:
         """
         pipe = self._pipeline()
         for shard in range(self.layout.shards):
-            pipe.hget(self.layout.head_key(shard), "v")
+            pipe.hmget(self.layout.head_key(shard), "v", "trim")
             pipe.zrevrange(self.layout.changes_key(shard), 0, 0, withscores=True)
         pipe.hgetall(self.layout.cursor_key(puller))
         replies = pipe.execute(raise_on_error=False)
         theirs = replies.pop()
         cursor = Cursor.parse(puller, theirs) if isinstance(theirs, dict) else None
+        trims = [0] * self.layout.shards
+        for shard in range(self.layout.shards):
+            head = replies[2 * shard]
+            if isinstance(head, list):
+                replies[2 * shard] = head[0]
+                trims[shard] = int(head[1]) if head[1] and head[1].isdigit() else 0
         versions, problems = self._versions(replies)
-        return PeerHeads(versions, problems, cursor)
+        return PeerHeads(versions, problems, cursor, trims)
 
     def _versions(self, replies: list[Any]) -> tuple[list[int | None], dict[int, str]]:
         heads: list[int | None] = []
@@ -208,6 +218,36 @@ class PeerIncarnation:
             pipe.hget(self.layout.head_key(self.layout.shard_of(name)), GRAVE_PREFIX + name)
         found = pipe.execute(raise_on_error=False)
         return {n: g for n, g in zip(names, found, strict=True) if isinstance(g, str)}
+
+    def scan(self, shards: Collection[int], count: int) -> Iterator[list[str]]:
+        """Pages of the names of every object in ``shards`` (SCAN, on every primary of a cluster).
+
+        SCAN names every key that exists from its start to its end at least
+        once (some twice): what a full resync of a trimmed shard needs.
+        """
+        page: list[str] = []
+        for key in self.peer.client.scan_iter(match=self.layout.data_pattern, count=count):
+            try:
+                name = self.layout.name_of(key)
+            except ValueError:
+                continue
+            if self.layout.shard_of(name) in shards and key == self.layout.data_key(name):
+                page.append(name)
+                if len(page) >= count:
+                    yield page
+                    page = []
+        if page:
+            yield page
+
+    def all_graves(self, shards: Collection[int]) -> dict[str, str]:
+        """Every grave in the heads of ``shards``: name -> the expiry that ended its life."""
+        found: dict[str, str] = {}
+        for shard in shards:
+            for name, grave in self.peer.client.hscan_iter(
+                self.layout.head_key(shard), match=GRAVE_PREFIX + "*", count=1000
+            ):
+                found[name[len(GRAVE_PREFIX) :]] = grave
+        return found
 
     def read(self, names: Sequence[str]) -> list[dict[str, str] | Exception]:
         """The stored hashes of ``names``, in order (one pipeline).

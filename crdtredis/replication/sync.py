@@ -53,7 +53,8 @@ class PeerReport:
     duration: float = 0.0
     error: str | None = None
     skipped: str | None = None
-    #: Graves of expired keys collected after this pass (every peer had merged them).
+    #: What collection dropped after this pass (every peer had merged it):
+    #: graves, tombstones, collected objects and change index entries.
     collected: int = 0
     peer_version: int = 0
     cursor_version: int = 0
@@ -150,15 +151,24 @@ class Syncer:
         for shard, problem in survey.problems.items():
             report.shard_problems[shard] = problem
             log.warning("sync %s <- %s: %s", self.region.name, peer.name, problem)
-        due: dict[int, int] = {}
         for shard, head in enumerate(heads):
-            if head is None:
-                continue
-            if head < cursor.versions[shard]:
+            if head is not None and head < cursor.versions[shard]:
                 cursor.rewind(self.region, shard)
                 report.full_resync = True
-            if head > cursor.versions[shard]:
-                due[shard] = cursor.versions[shard]
+        behind = {
+            shard: head
+            for shard, (head, trim) in enumerate(zip(heads, survey.trims, strict=True))
+            if head is not None and cursor.versions[shard] < trim
+        }
+        if behind:
+            report.full_resync = True
+            self._resync(source, behind, report)
+            cursor.advance(self.region, behind)
+        due = {
+            shard: cursor.versions[shard]
+            for shard, head in enumerate(heads)
+            if head is not None and head > cursor.versions[shard]
+        }
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pull-{peer.name}") as reader:
             # Read the next page from the peer while this one merges locally.
             fetch = reader.submit(self._fetch, source, due) if due else None
@@ -180,6 +190,26 @@ class Syncer:
         report.peer_version = sum(h or 0 for h in heads)
         report.cursor_version = cursor.total
         report.lag = source.pending(cursor.versions)
+
+    def _resync(self, source: PeerIncarnation, behind: dict[int, int], report: PeerReport) -> None:
+        """Merge every object and grave of the ``behind`` shards, found by scanning the peer.
+
+        The peer's index no longer names everything past this region's cursor
+        there (it was trimmed: every configured peer had pulled it, this
+        region was new or lost its cursor). Every key that exists while the
+        scan runs is read at least once, and a key changed or created since
+        the heads were read has a version past them, which the index still
+        holds: so once the scan is merged the cursor may stand at those heads.
+        """
+        seen: set[str] = set()
+        for names in source.scan(behind, self.batch):
+            stored = self._hashes(names, source.read(names))
+            seen.update(stored)
+            report.keys_read += len(stored)
+            self._merge_page(report, stored)
+        graves = {n: g for n, g in source.all_graves(behind).items() if n not in seen}
+        if graves:
+            self._merge_page(report, {n: {EXPIRY_FIELD: g} for n, g in graves.items()})
 
     def _local_incarnation(self) -> str:
         """This region's incarnation as its Redis holds it now (adopted if it changed)."""

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from crdtredis.store.region import RegionStore
 
 #: Most objects one script call carries.
+#: SCAN's COUNT hint when listing names.
+SCAN_PAGE = 1000
 CHUNK = 256
 #: Most fields one merge script call carries: a few milliseconds of Lua, so a
 #: merge never holds the local Redis long. A larger object is merged in
@@ -302,21 +304,23 @@ def _merge_call(
 
 
 def names(region: RegionStore, pattern: str = "*") -> Iterator[str]:
-    """Names matching ``pattern`` in the change indexes whose objects exist (not expired)."""
+    """Names matching the glob ``pattern`` of the objects the region holds, by SCAN.
+
+    Not from the change indexes: those are trimmed once every peer has
+    pulled a change. SCAN names a key that exists throughout at least once,
+    so a name may come twice while keys are written; each is yielded once.
+    """
     layout = region.layout
-    for start in range(0, layout.shards, 64):
-        pipe = region.client.pipeline(transaction=False)
-        for shard in range(start, min(start + 64, layout.shards)):
-            pipe.zrange(layout.changes_key(shard), 0, -1)
-        found = [
-            m for members in pipe.execute() for m in members if fnmatch.fnmatchcase(m, pattern)
-        ]
-        for first in range(0, len(found), CHUNK):
-            chunk = found[first : first + CHUNK]
-            pipe = region.client.pipeline(transaction=False)
-            for name in chunk:
-                pipe.exists(layout.data_key(name))
-            yield from (n for n, there in zip(chunk, pipe.execute(), strict=True) if there)
+    seen: set[str] = set()
+    match = f"{layout.data_pattern[:-1]}{{*}}:{pattern}"
+    for key in region.client.scan_iter(match=match, count=SCAN_PAGE):
+        try:
+            name = layout.name_of(key)
+        except ValueError:
+            continue
+        if name not in seen and fnmatch.fnmatchcase(name, pattern) and key == layout.data_key(name):
+            seen.add(name)
+            yield name
 
 
 __all__ = ["MergeReport", "incr_many", "merge_many", "merge_peer_hashes", "names"]

@@ -18,18 +18,30 @@
 -- ARGV[1]  the incarnation the frontier was read in, ARGV[2] the shard's
 --          frontier, ARGV[3] this region's replica id, ARGV[4..] the
 --          objects' names, in KEYS order
--- Returns  {tombstones dropped, objects removed}. An object is looked at only
---          when its last change is at or below the frontier (every peer has
---          merged everything it holds). Nothing is recorded: collection is
---          not a change peers need, and recording would send it back and forth.
-if redis.call('HGET', KEYS[1], 'inc') ~= ARGV[1] then return {0, 0} end
+-- Returns  {tombstones dropped, objects removed, index entries trimmed}. An
+--          object is looked at only when its last change is at or below the
+--          frontier (every peer has merged everything it holds). Its change
+--          index entry then goes too, whatever its type: no configured peer
+--          needs it any more, and the head's 'trim' keeps the highest version
+--          dropped, so a puller whose cursor is below it (new, or reset) knows
+--          the index no longer names everything and resyncs the shard by
+--          scanning its keys. Nothing is recorded: collection is not a change
+--          peers need, and recording would send it back and forth.
+if redis.call('HGET', KEYS[1], 'inc') ~= ARGV[1] then return {0, 0, 0} end
 local frontier, replica, dropped, removed = tonumber(ARGV[2]), ARGV[3], 0, 0
+local trimmed, highest = 0, 0
 for i = 3, #KEYS do
   local data, name = KEYS[i], ARGV[i + 1]
   local version = redis.call('ZSCORE', KEYS[2], name)
   local code = redis.call('HGET', data, '')
   local type_join = code and joins[code]
-  if version and tonumber(version) <= frontier and type_join then
+  version = version and tonumber(version)
+  if version and version <= frontier then
+    redis.call('ZREM', KEYS[2], name)
+    trimmed = trimmed + 1
+    if version > highest then highest = version end
+  end
+  if version and version <= frontier and type_join then
     if type_join.collect then dropped = dropped + type_join.collect(data) end
     -- An object born after an expiry ('*') keeps its hash: its birth is what
     -- tells its life from the old one in regions that still hold that; an
@@ -46,9 +58,11 @@ for i = 3, #KEYS do
         redis.call('HSET', KEYS[1], field, own)
       end
       redis.call('DEL', data)
-      redis.call('ZREM', KEYS[2], name)
       removed = removed + 1
     end
   end
 end
-return {dropped, removed}
+if highest > tonumber(redis.call('HGET', KEYS[1], 'trim') or '0') then
+  redis.call('HSET', KEYS[1], 'trim', string.format('%d', highest))
+end
+return {dropped, removed, trimmed}
