@@ -201,7 +201,7 @@ class trimming_between_pages:  # noqa: N801 - a context manager used like a func
             trim()
             return original(source, names)
 
-        setattr(PeerIncarnation, "read", read)  # noqa: B010 - the frozen class keeps it
+        setattr(PeerIncarnation, "read", read)  # noqa: B010 - mypy refuses to assign a method
 
     def __exit__(self, *exc: object) -> None:
         setattr(PeerIncarnation, "read", self.original)  # noqa: B010
