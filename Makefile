@@ -57,7 +57,18 @@ demo: $(STAMP)
 
 ## make bench: the benchmark suite (make bench BENCH_ARGS=--quick for a one-minute run).
 BENCH_ARGS ?=
-bench: $(STAMP)
+# Memory is measured on a stock Redis 7 too: Debian's, unpacked into the venv
+# (apt-get download needs no root); without it, on the bundled server only.
+REDIS7 := $(VENV)/redis7/usr/bin/redis-server
+$(REDIS7):
+	@mkdir -p $(VENV)/redis7 && cd $(VENV)/redis7 \
+		&& (apt-get download redis-server redis-tools >/dev/null 2>&1 \
+		    || (apt-get update -q >/dev/null 2>&1 && apt-get download redis-server redis-tools >/dev/null 2>&1)) \
+		&& for deb in redis-*.deb; do dpkg -x $$deb . ; done && rm -f redis-*.deb \
+		&& echo "stock Redis for the memory case: $$(./usr/bin/redis-server --version)" \
+		|| echo "could not unpack Debian's redis-server: memory is measured on the bundled server only"
+
+bench: $(STAMP) $(REDIS7)
 	@command -v redis-benchmark >/dev/null || ([ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-tools >/dev/null 2>&1) \
 		|| echo "no redis-benchmark: the 50-client case will be skipped"
 	@$(BIN)/python -c 'import pycrdt' 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'

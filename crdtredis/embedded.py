@@ -112,6 +112,7 @@ class RedisServer(_Started):
         directory: where the server keeps its files; a fresh temporary
             directory, removed on :meth:`stop`, when omitted.
         extra: further ``--option value`` arguments.
+        binary: the redis-server to run; :func:`find_binary`'s when omitted.
     """
 
     def __init__(
@@ -122,7 +123,9 @@ class RedisServer(_Started):
         cluster: bool = False,
         directory: str | Path | None = None,
         extra: Sequence[str] = (),
+        binary: str | None = None,
     ) -> None:
+        self.binary = binary
         self.port = port or free_port(cluster)
         self.appendonly = appendonly
         self.cluster = cluster
@@ -140,7 +143,7 @@ class RedisServer(_Started):
 
     def command_line(self) -> list[str]:
         args = [
-            find_binary(),
+            self.binary or find_binary(),
             "--port", str(self.port),
             "--bind", "127.0.0.1",
             "--dir", str(self.directory),

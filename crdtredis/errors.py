@@ -67,6 +67,14 @@ class IdentityError(CRDTRedisError):
     """The Redis a region points at belongs to another region or layout."""
 
 
+class LayoutError(IdentityError):
+    """A Redis (local or a peer's) holds data in another key layout version."""
+
+
+class ReplicaIdConflict(CRDTRedisError):
+    """Two incarnations drew the same replica id: their objects must never meet."""
+
+
 class BatchError(CRDTRedisError, ValueError):
     """Some keys of a batch failed; the message lists them. The others were applied."""
 

@@ -169,7 +169,9 @@ class RegionCollector:
                     continue  # a corrupt peer key: the same
                 if state is not None:
                     view.states[name] = state
-        except (redis.exceptions.RedisError, OSError, ValueError) as exc:
+        except (redis.exceptions.RedisError, OSError, ValueError, CRDTRedisError) as exc:
+            # A peer of another layout answers but is never read: sync counts
+            # its refused passes in crdtredis_sync_errors_total.
             log.info("scrape: peer %s unavailable: %s", peer.name, exc)
             view.up = bool(view.up and not isinstance(exc, redis.exceptions.ConnectionError))
         return view

@@ -17,6 +17,7 @@ from crdtredis.replication import stats
 from crdtredis.replication.collection import waiting
 from crdtredis.replication.peer import Peer
 from crdtredis.replication.region import Region
+from crdtredis.store.identity import owner_of
 from crdtredis.store.types import TypeRegistry
 
 
@@ -29,25 +30,32 @@ def summary(types: TypeRegistry, state: StateDict | None) -> dict[str, Any]:
 
 
 def replica_slots(
-    types: TypeRegistry, state: StateDict | None, current: str
+    types: TypeRegistry, state: StateDict | None, current: str, registry: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """Every replica slot of a counter: whose it is, and its P and N."""
+    """Every replica slot of a counter: whose it is (from the replica ``registry``),
+    and its P and N."""
     if state is None:
         return []
     rows = []
     for replica, (p, n) in types.by_name(state["type"]).slots(state).items():
-        region, _, incarnation = replica.partition(".")
+        region, incarnation = owner_of(registry.get(replica))
         rows.append(
             {
                 "replica": replica,
                 "region": region,
-                "incarnation": incarnation or None,
+                "incarnation": incarnation,
                 "p": p,
                 "n": n,
                 "current": replica == current,
             }
         )
     return rows
+
+
+def _registry(region: Region) -> dict[str, str]:
+    """The replica registry as stored now (a pass may have added to it)."""
+    stored = region.guard.stored()
+    return stored.replicas if stored is not None else {}
 
 
 def _peer_state(types: TypeRegistry, peer: Peer, name: str) -> tuple[StateDict | None, str | None]:
@@ -72,7 +80,7 @@ def inspect_key(region: Region, name: str) -> dict[str, Any]:
         "shard": region.layout.shard_of(name),
         "ttl": region.ttl(name) if type_name is not None else None,
         **summary(region.types, local),
-        "replicas": replica_slots(region.types, local, region.replica),
+        "replicas": replica_slots(region.types, local, region.replica, _registry(region)),
         "peers": [],
     }
     for peer in region.peers:

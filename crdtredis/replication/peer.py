@@ -81,7 +81,8 @@ class Peer:
         fields = self.client.hgetall(KeyLayout(self.prefix).identity_key)
         if not fields:
             return None
-        identity = RegionIdentity.from_fields(fields, f"peer {self.name} ({self.where})")
+        where = f"peer {self.name} ({self.where})"
+        identity = RegionIdentity.from_fields(fields, where).check_layout(where)
         return PeerIncarnation(self, identity, KeyLayout(self.prefix, identity.shards))
 
     def ping(self) -> bool:

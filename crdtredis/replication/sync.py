@@ -12,12 +12,12 @@ from typing import Any
 import redis
 
 from crdtredis.config import SYNC_BATCH
-from crdtredis.errors import CRDTRedisError
+from crdtredis.errors import CRDTRedisError, ReplicaIdConflict
 from crdtredis.replication import frontier, probe, stats
 from crdtredis.replication.collection import Collector
 from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.lock import PassLock
-from crdtredis.replication.peer import Changes, Peer, PeerIncarnation
+from crdtredis.replication.peer import Changes, Peer, PeerHeads, PeerIncarnation
 from crdtredis.store.expiry import EXPIRY_FIELD
 from crdtredis.store.region import RegionStore
 
@@ -142,6 +142,7 @@ class Syncer:
         if source is None:
             return
         local = self._local_incarnation()
+        self._register_replicas(source)
         self._retry_obstructed(source, report)
         cursor, report.full_resync = Cursor.load(self.region, peer.name, source.identity, local)
         survey = source.heads(self.region.name)
@@ -151,24 +152,7 @@ class Syncer:
         for shard, problem in survey.problems.items():
             report.shard_problems[shard] = problem
             log.warning("sync %s <- %s: %s", self.region.name, peer.name, problem)
-        for shard, head in enumerate(heads):
-            if head is not None and head < cursor.versions[shard]:
-                cursor.rewind(self.region, shard)
-                report.full_resync = True
-        behind = {
-            shard: head
-            for shard, (head, trim) in enumerate(zip(heads, survey.trims, strict=True))
-            if head is not None and cursor.versions[shard] < trim
-        }
-        if behind:
-            report.full_resync = True
-            self._resync(source, behind, report)
-            cursor.advance(self.region, behind)
-        due = {
-            shard: cursor.versions[shard]
-            for shard, head in enumerate(heads)
-            if head is not None and head > cursor.versions[shard]
-        }
+        due = self._due(source, survey, cursor, report)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pull-{peer.name}") as reader:
             # Read the next page from the peer while this one merges locally.
             fetch = reader.submit(self._fetch, source, due) if due else None
@@ -191,6 +175,34 @@ class Syncer:
         report.cursor_version = cursor.total
         report.lag = source.pending(cursor.versions)
 
+    def _due(
+        self, source: PeerIncarnation, survey: PeerHeads, cursor: Cursor, report: PeerReport
+    ) -> dict[int, int]:
+        """The shards to pull from the change index, and from where.
+
+        A shard gone back in time starts over; one whose index was trimmed
+        past the cursor is resynced by scan first, up to the heads just read.
+        """
+        heads = survey.versions
+        for shard, head in enumerate(heads):
+            if head is not None and head < cursor.versions[shard]:
+                cursor.rewind(self.region, shard)
+                report.full_resync = True
+        behind = {
+            shard: head
+            for shard, (head, trim) in enumerate(zip(heads, survey.trims, strict=True))
+            if head is not None and cursor.versions[shard] < trim
+        }
+        if behind:
+            report.full_resync = True
+            self._resync(source, behind, report)
+            cursor.advance(self.region, behind)
+        return {
+            shard: cursor.versions[shard]
+            for shard, head in enumerate(heads)
+            if head is not None and head > cursor.versions[shard]
+        }
+
     def _resync(self, source: PeerIncarnation, behind: dict[int, int], report: PeerReport) -> None:
         """Merge every object and grave of the ``behind`` shards, found by scanning the peer.
 
@@ -210,6 +222,22 @@ class Syncer:
         graves = {n: g for n, g in source.all_graves(behind).items() if n not in seen}
         if graves:
             self._merge_page(report, {n: {EXPIRY_FIELD: g} for n, g in graves.items()})
+
+    def _register_replicas(self, source: PeerIncarnation) -> None:
+        """Copy the peer's replica registry here before anything of it is merged.
+
+        Raises:
+            ReplicaIdConflict: an id stands for another incarnation here than
+                at the peer; no object of the peer is merged while it does.
+        """
+        conflicts = self.region.guard.register_replicas(source.identity.replicas)
+        if conflicts:
+            replica, (here, there) = next(iter(conflicts.items()))
+            raise ReplicaIdConflict(
+                f"replica id {replica!r} stands for {here} here but for {there} in peer "
+                f"{source.peer.name}: two incarnations drew the same id, so nothing is merged "
+                "from this peer (see 'Replica ids' in the README for what to do)"
+            )
 
     def _local_incarnation(self) -> str:
         """This region's incarnation as its Redis holds it now (adopted if it changed)."""

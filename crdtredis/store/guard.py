@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -27,7 +28,7 @@ from redis.exceptions import RedisError, ResponseError
 from redis.retry import Retry
 
 from crdtredis.errors import IdentityError
-from crdtredis.store.identity import RegionIdentity
+from crdtredis.store.identity import RegionIdentity, new_incarnation, new_replica_ids
 from crdtredis.store.layout import KeyLayout
 from crdtredis.store.scripts import (
     Client,
@@ -126,9 +127,17 @@ class Guard:
             server = "unknown"
         lua = script("identity_restart")
         heads = [self.layout.head_key(s) for s in range(self.layout.shards)]
-        fresh = RegionIdentity.fresh(self.name, self.layout.shards).incarnation
+        fresh = new_incarnation()
+        candidates = ",".join(new_replica_ids())
         connection.send_command(
-            "EVAL", lua.text, 1 + len(heads), self.layout.identity_key, *heads, server, fresh
+            "EVAL",
+            lua.text,
+            1 + len(heads),
+            self.layout.identity_key,
+            *heads,
+            server,
+            fresh,
+            candidates,
         )
         try:
             renewed = connection.read_response()
@@ -148,7 +157,7 @@ class Guard:
         """An identity from a script's HGETALL reply."""
         return RegionIdentity.from_fields(
             dict(zip(reply[::2], reply[1::2], strict=True)), self._where
-        )
+        ).check_layout(self._where)
 
     @property
     def incarnation(self) -> str:
@@ -170,7 +179,7 @@ class Guard:
         renewed, raw = self.scripts.call(
             script("identity"),
             [self.layout.identity_key],
-            [server, fresh.incarnation, *fresh.to_args()],
+            [server, fresh.incarnation, ",".join(new_replica_ids()), *fresh.to_args()],
         )
         found = self._parse(raw)
         if found.region != self.name:
@@ -246,6 +255,21 @@ class Guard:
         if marks:
             self.client.hset(self.layout.identity_key, mapping=marks)
 
+    def register_replicas(self, entries: dict[str, str]) -> dict[str, tuple[str, str]]:
+        """Add replica ids (id -> ``<region>.<incarnation>``) to the registry; the ones
+        registered here to another owner come back as id -> (here, given), and then
+        nothing is added."""
+        known = self.identity.replicas
+        new = {r: owner for r, owner in entries.items() if known.get(r) != owner}
+        if not new:
+            return {}
+        args = [x for pair in new.items() for x in pair]
+        reply = self.scripts.call(script("replicas_register"), [self.layout.identity_key], args)
+        conflicts = {r: (held, new[r]) for r, held in zip(reply[::2], reply[1::2], strict=True)}
+        if not conflicts:
+            known.update(new)
+        return conflicts
+
     def _highest_head_epoch(self) -> int:
         pipe = self.client.pipeline(transaction=False)
         for shard in range(self.layout.shards):
@@ -255,7 +279,9 @@ class Guard:
     def stored(self) -> RegionIdentity | None:
         """The identity as stored now, or None; never creates one (for observers: the exporter)."""
         fields = self.client.hgetall(self.layout.identity_key)
-        return RegionIdentity.from_fields(fields, self._where) if fields else None
+        if not fields:
+            return None
+        return RegionIdentity.from_fields(fields, self._where).check_layout(self._where)
 
     def refresh(self) -> RegionIdentity:
         """Re-read the identity (creating a new incarnation if it is gone) and adopt it."""
@@ -341,13 +367,16 @@ class Guard:
     def renew(self, reason: str) -> None:
         """Replace the incarnation found lost (unless another process already did)."""
         lost = self.identity.incarnation
-        fresh = RegionIdentity.fresh(
-            self.name, self.layout.shards, self.identity.epoch + 1, self.identity.server
-        )
         raw = self.scripts.call(
             script("identity_renew"),
             [self.layout.identity_key],
-            [lost, *fresh.to_args()],
+            [
+                lost,
+                self.identity.server,
+                new_incarnation(),
+                ",".join(new_replica_ids()),
+                f"{time.time():.6f}",
+            ],
         )
         self.identity = self._parse(raw)
         self._take_over_all(self.identity)

@@ -2,12 +2,26 @@
 
 The identity hash is created the first time a region meets a Redis that holds
 none: on first start, and again after the data was lost. Each creation draws a
-fresh random incarnation, and the region's replica id is
-``<region>.<incarnation>``. A wiped region therefore never writes to a slot
-its peers still hold from before the wipe (they keep that slot, and sync
-brings it back); it counts in a new slot instead. The same holds for a region
-rolled back to an older copy of itself: the identity records the server it
-was confirmed on, and a restarted server renews the incarnation.
+fresh random incarnation and a fresh *replica id*, four random letters and
+digits, under which the incarnation counts: a slot field in every counter,
+the owner of every set tag and log id. A wiped region therefore never writes
+to a slot its peers still hold from before the wipe (they keep that slot, and
+sync brings it back); it counts in a new slot instead. The same holds for a
+region rolled back to an older copy of itself: the identity records the
+server it was confirmed on, and a restarted server renews the incarnation.
+
+Replica ids are short because a counter holds one per slot (memory is what a
+counter service pays for); what they stand for is in the *replica registry*,
+fields ``r:<id>`` = ``<region>.<incarnation>`` of the identity hash. Every
+pass copies the peer's registry before it merges anything, so a region knows
+every id its objects hold, and inspect and the metrics show region names. A
+renewal draws an id that no registered replica has. Two incarnations that
+drew the same id without knowing of each other (62^4 ids: a chance of about
+one in ten million per pair) are found when their registries meet, before
+any of their objects do: passes between them are refused with an error.
+
+The identity also records the key *layout version* (``layout``): a region
+refuses a Redis, and a pass refuses a peer, written in another layout.
 """
 
 from __future__ import annotations
@@ -15,13 +29,24 @@ from __future__ import annotations
 import base64
 import os
 import re
+import secrets
+import string
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from crdtredis.errors import IdentityError
+from crdtredis.errors import IdentityError, LayoutError
 
 REGION_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+#: Version of the key layout (:mod:`crdtredis.store.layout`) this code reads and writes.
+LAYOUT_VERSION = 2
+#: Characters of a replica id: letters and digits, which no field prefix uses.
+REPLICA_ALPHABET = string.ascii_letters + string.digits
+REPLICA_ID_LENGTH = 4
+#: Fresh replica ids offered to a renewal, which takes the first not registered.
+REPLICA_CANDIDATES = 4
+#: Field prefix of the replica registry in the identity hash.
+REGISTRY_PREFIX = "r:"
 
 
 def check_region_name(region: object) -> str:
@@ -38,6 +63,31 @@ def new_incarnation() -> str:
     return base64.b32encode(os.urandom(5)).decode().lower()
 
 
+def new_replica_ids(count: int = REPLICA_CANDIDATES) -> list[str]:
+    """``count`` random replica ids (the caller takes the first one not registered)."""
+    return [
+        "".join(secrets.choice(REPLICA_ALPHABET) for _ in range(REPLICA_ID_LENGTH))
+        for _ in range(count)
+    ]
+
+
+def registry_of(fields: dict[str, Any]) -> dict[str, str]:
+    """The replica registry in an identity hash: replica id -> ``<region>.<incarnation>``."""
+    return {
+        f[len(REGISTRY_PREFIX) :]: str(v)
+        for f, v in fields.items()
+        if f.startswith(REGISTRY_PREFIX)
+    }
+
+
+def owner_of(entry: str | None) -> tuple[str, str | None]:
+    """``(region, incarnation)`` from a registry entry; ``("?", None)`` when unknown."""
+    if not entry:
+        return "?", None
+    region, _, incarnation = entry.partition(".")
+    return region, incarnation or None
+
+
 @dataclass(frozen=True)
 class RegionIdentity:
     """Who writes to a region's Redis: the region, its incarnation and shard count."""
@@ -51,11 +101,12 @@ class RegionIdentity:
     epoch: int = 1
     #: The server the identity was last confirmed on (run ids; see ``identity.lua``).
     server: str = ""
-
-    @property
-    def replica(self) -> str:
-        """The replica id this region's own updates are counted under."""
-        return f"{self.region}.{self.incarnation}"
+    #: The replica id this region's own updates are counted under.
+    replica: str = ""
+    #: The key layout version the data was written in.
+    layout: int = LAYOUT_VERSION
+    #: Every replica id known here -> ``<region>.<incarnation>``.
+    replicas: dict[str, str] = field(default_factory=dict, compare=False)
 
     def to_fields(self) -> dict[str, str]:
         return {
@@ -66,6 +117,8 @@ class RegionIdentity:
             "created": f"{self.created:.6f}",
             "epoch": str(self.epoch),
             "server": self.server,
+            "layout": str(self.layout),
+            **{REGISTRY_PREFIX + r: owner for r, owner in self.replicas.items()},
         }
 
     def to_args(self) -> list[str]:
@@ -83,6 +136,9 @@ class RegionIdentity:
                 created=float(fields["created"]),
                 epoch=int(fields.get("epoch", 1)),
                 server=str(fields.get("server", "")),
+                replica=str(fields["replica"]),
+                layout=int(fields.get("layout", 1)),
+                replicas=registry_of(fields),
             )
         except (KeyError, ValueError) as exc:
             raise IdentityError(
@@ -92,4 +148,24 @@ class RegionIdentity:
 
     @classmethod
     def fresh(cls, region: str, shards: int, epoch: int = 1, server: str = "") -> RegionIdentity:
-        return cls(check_region_name(region), new_incarnation(), shards, time.time(), epoch, server)
+        incarnation, replica = new_incarnation(), new_replica_ids(1)[0]
+        return cls(
+            check_region_name(region),
+            incarnation,
+            shards,
+            time.time(),
+            epoch,
+            server,
+            replica,
+            replicas={replica: f"{region}.{incarnation}"},
+        )
+
+    def check_layout(self, where: str) -> RegionIdentity:
+        """This identity, if its data is in this code's key layout; else ``LayoutError``."""
+        if self.layout != LAYOUT_VERSION:
+            raise LayoutError(
+                f"{where} holds crdtredis data in key layout {self.layout}, and this crdtredis "
+                f"reads layout {LAYOUT_VERSION} only: run the same crdtredis version in every "
+                "region (a Redis of another layout is never read or written)"
+            )
+        return self

@@ -7,10 +7,16 @@ A region's Redis holds, under a prefix (``crdt`` by default)::
                             "epoch": its epoch, "~<name>": the grave of each name
                             whose life ended by expiry (the expiry that ended it),
                             "base:c|t|s": the largest own counter slot, add counter
-                            and log clock of objects collected (see _collect.lua)}
-    crdt#{<tag>}:changes    the shard's change index: zset of name -> version
-    crdt#region             this region's identity: name, incarnation, replica, shards,
-                            and shard:<n> for each shard given a head in this incarnation
+                            and log clock of objects collected (see _collect.lua),
+                            "trim": the highest version dropped from the index}
+    crdt#{<tag>}:changes    the shard's change index: zset of name -> version, of
+                            the changes some configured peer has not pulled yet
+                            (the others are trimmed: see _collect.lua)
+    crdt#region             this region's identity: name, incarnation, replica id,
+                            shards, layout (the version of this layout, LAYOUT_VERSION
+                            in identity.py), shard:<n> for each shard given a head in
+                            this incarnation, and the replica registry: r:<id> ->
+                            <region>.<incarnation> for every replica id known here
     crdt#cursor:<peer>      how far this region has pulled from <peer> (replication)
     crdt#merged:<peer>      <peer>'s cursor on this region, read in passes from it:
                             what <peer> has merged of this region
@@ -28,7 +34,12 @@ shards evenly over a cluster's primaries. An object, its shard's head and its
 shard's change index carry the same tag, so they share one hash slot: every
 script touches one slot, and the same code runs on Redis Cluster. Data keys start with
 ``crdt:`` and bookkeeping keys with ``crdt#``, so the two never mix (objects
-are listed from the change indexes, which name every object).
+are listed by SCAN, on every primary of a cluster).
+
+A replica id (``<replica>`` below) is four letters and digits, drawn by each
+incarnation and registered in the identity (see
+:mod:`crdtredis.store.identity`): a counter with three regions' slots is a
+hash of four short fields, which Redis keeps as one small listpack.
 
 Inside an object's hash (fields; values are strings):
 

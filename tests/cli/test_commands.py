@@ -140,7 +140,7 @@ def test_status_shows_identity_peers_and_sync(regions: Regions, shell: Shell) ->
     assert shell("sync")[0] == 0
     code, out, _ = shell("status", "--json")
     report = json.loads(out)
-    assert code == 0 and report["region"] == "eu" and report["replica"].startswith("eu.")
+    assert code == 0 and report["region"] == "eu" and len(report["replica"]) == 4
     assert [p["peer"] for p in report["peers"]] == ["us", "ap"]
     assert all(p["reachable"] and p["last_success"] for p in report["peers"])
     code, out, _ = shell("status")

@@ -16,14 +16,17 @@ def test_a_region_finds_its_identity_again(client: Any) -> None:
     first = RegionStore("eu", client)
     again = RegionStore("eu", client)
     assert again.replica == first.replica
-    assert first.replica.startswith("eu.") and len(first.incarnation) == 8
+    assert len(first.replica) == 4 and first.replica.isalnum() and len(first.incarnation) == 8
+    registered = first.client.hget("crdt#region", f"r:{first.replica}")
+    assert registered == f"eu.{first.incarnation}"  # what the short id stands for
 
 
 def test_one_redis_serves_one_region_per_prefix(client: Any) -> None:
     RegionStore("eu", client)
     with pytest.raises(IdentityError, match="belongs to region 'eu', not 'us'"):
         RegionStore("us", client)
-    assert RegionStore("us", client, prefix="other").replica.startswith("us.")
+    other = RegionStore("us", client, prefix="other")
+    assert client.hget("other#region", f"r:{other.replica}").startswith("us.")
 
 
 def test_the_stored_shard_count_wins(client: Any) -> None:

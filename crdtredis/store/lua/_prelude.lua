@@ -90,16 +90,28 @@ local function crdt_created(data, create)
   if create then redis.call('HSET', data, '', create) end
 end
 
--- Renew a region's identity hash for a restarted server (see identity.lua):
--- a new incarnation, the epoch one higher, the shard marks dropped.
-local function crdt_renew_identity(identity, server, incarnation)
+-- Renew a region's identity hash (a restarted server, see identity.lua; a
+-- partial loss, see identity_renew.lua): a new incarnation, the epoch one
+-- higher, the shard marks dropped, and a new replica id: the first of
+-- `candidates` (ids separated by commas) that the registry ('r:<id>') does
+-- not hold yet, registered to the new incarnation.
+local function crdt_renew_identity(identity, server, incarnation, candidates)
   for _, field in ipairs(redis.call('HKEYS', identity)) do
     if string.sub(field, 1, 6) == 'shard:' then redis.call('HDEL', identity, field) end
   end
   local region = redis.call('HGET', identity, 'region')
   local epoch = tonumber(redis.call('HGET', identity, 'epoch') or '1') + 1
+  local replica = nil
+  for candidate in string.gmatch(candidates, '[^,]+') do
+    if redis.call('HEXISTS', identity, 'r:' .. candidate) == 0 then
+      replica = candidate
+      break
+    end
+  end
+  if not replica then return redis.error_reply('ERR every replica id offered is taken') end
   redis.call('HSET', identity, 'server', server, 'incarnation', incarnation,
-    'replica', region .. '.' .. incarnation, 'epoch', string.format('%d', epoch))
+    'replica', replica, 'r:' .. replica, region .. '.' .. incarnation,
+    'epoch', string.format('%d', epoch))
   return epoch
 end
 
