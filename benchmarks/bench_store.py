@@ -14,12 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from random import sample
 
 import redis
 
 from crdtredis.embedded import RedisServer, find_binary
 from crdtredis.replication import Region
 from crdtredis.store import RegionStore
+from crdtredis.store.identity import REPLICA_ALPHABET, REPLICA_ID_LENGTH
 
 
 def rate(run: Callable[[int], None], ops: int) -> float:
@@ -154,6 +156,7 @@ def memory_per_counter(counters: int, binary: str | None = None) -> MemoryFigure
         assert eu.counter(names[-1]).value() == 3
         indexed = sum(eu.client.zcard(eu.layout.changes_key(s)) for s in range(eu.layout.shards))
         hash_usage = plain.memory_usage(eu.layout.data_key(names[1])) or 0
+        breakdown = _breakdown(eu, names, counters)
         fixed = first - empty - ours * half
         plain.flushall()
         first = _incr_keys(plain, names[:half])
@@ -162,7 +165,60 @@ def memory_per_counter(counters: int, binary: str | None = None) -> MemoryFigure
     finally:
         for server in servers:
             server.stop()
-    return MemoryFigures(version, ours, reference, hash_usage, incr_usage, indexed, fixed)
+    return MemoryFigures(
+        version, ours, reference, hash_usage, incr_usage, indexed, fixed, breakdown
+    )
+
+
+def _breakdown(region: Region, names: list[str], counters: int) -> dict[str, float]:
+    """``MEMORY USAGE`` per counter: objects (a sample's mean), indexes and heads (all,
+    shared out), identity with the replica registry (shared out)."""
+    client, layout = region.client, region.layout
+    sample = names[:: max(1, len(names) // 200)]
+    objects = [client.memory_usage(layout.data_key(n)) or 0 for n in sample]
+    shards = range(layout.shards)
+    return {
+        "object": sum(objects) / len(objects),
+        "index": sum(client.memory_usage(layout.changes_key(s)) or 0 for s in shards) / counters,
+        "heads": sum(client.memory_usage(layout.head_key(s)) or 0 for s in shards) / counters,
+        "registry": (client.memory_usage(layout.identity_key) or 0) / counters,
+    }
+
+
+def memory_with_slots(
+    slots: int, counters: int, binary: str | None = None
+) -> tuple[str, float, float, int]:
+    """Bytes each counter holding ``slots`` replicas' slots adds, vs an INCR key (slopes).
+
+    One region merges states of ``slots - 1`` other replicas into counters it
+    also counts in; the change index is then emptied, as every peer having
+    pulled leaves it. Returns the server version, ours, the reference and
+    ``MEMORY USAGE`` of one counter.
+    """
+    others = {"".join(sample(REPLICA_ALPHABET, REPLICA_ID_LENGTH)) for _ in range(slots * 2)}
+    state = {"type": "pncounter", "p": dict.fromkeys(sorted(others)[: slots - 1], 7), "n": {}}
+    with RedisServer(binary=binary) as server:
+        plain = server.client()
+        version = str(plain.info("server")["redis_version"])
+        region = RegionStore("eu", server.url)
+        names = [f"counter:{i:07d}" for i in range(counters)]
+
+        def add(chunk: list[str]) -> int:
+            for start in range(0, len(chunk), 500):
+                part = chunk[start : start + 500]
+                region.incr_many(dict.fromkeys(part, 1))
+                region.merge_many(dict.fromkeys(part, state))
+            plain.delete(*(region.layout.changes_key(s) for s in range(region.layout.shards)))
+            return settled_memory(plain)
+
+        half = counters // 2
+        first = add(names[:half])
+        ours = (add(names[half:]) - first) / (counters - half)
+        usage = plain.memory_usage(region.layout.data_key(names[1])) or 0
+        plain.flushall()
+        first = _incr_keys(plain, names[:half])
+        reference = (_incr_keys(plain, names[half:]) - first) / (counters - half)
+    return version, ours, reference, usage
 
 
 def _synced_counters(regions: list[Region], names: list[str]) -> int:
@@ -199,6 +255,8 @@ class MemoryFigures:
     indexed: int
     #: Bytes that do not grow with the counters (scripts, connections, identity, cursors).
     fixed: float
+    #: MEMORY USAGE per counter: object, index, heads, registry (see ``_breakdown``).
+    breakdown: dict[str, float]
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import bench_crdt, bench_lifecycle, bench_sequence, bench_store, bench_sync
-from crdtredis.embedded import RedisServer
+from crdtredis.embedded import RedisServer, find_binary
 from crdtredis.store import RegionStore
 from crdtredis.store.scripts import script
 
@@ -148,6 +148,7 @@ def memory(quick: bool) -> list[Row]:
     for binary in bench_store.memory_binaries():
         m = bench_store.memory_per_counter(counters, binary)
         ratio = m.ours / m.reference
+        parts = ", ".join(f"{part} {size:.1f} B" for part, size in m.breakdown.items())
         rows.append(
             Row(
                 f"memory per counter, 3 regions' slots, Redis {m.redis_version}",
@@ -158,13 +159,28 @@ def memory(quick: bool) -> list[Row]:
                 ratio,
                 "<= 2x",
                 ratio <= 2.0,
-                f"what each counter adds (slope over the second half); MEMORY USAGE: "
-                f"counter hash {m.hash_usage} B, INCR key {m.incr_usage} B; change index "
-                f"entries left: {m.indexed}; fixed cost {m.fixed / 1e6:.2f} MB (scripts, "
-                "connections, identity, cursors)",
+                f"used_memory each counter adds (slope over the second half), on "
+                f"{binary or find_binary()}; MEMORY USAGE per counter: {parts} "
+                f"(INCR key {m.incr_usage} B); change index entries left: {m.indexed}; "
+                f"fixed cost {m.fixed / 1e6:.2f} MB (scripts, connections, cursors)",
             )
         )
-    if len(rows) == 1:
+        for slots, many in ((10, 4_000 if quick else 20_000), (100, 1_000 if quick else 5_000)):
+            version, ours, ref, usage = bench_store.memory_with_slots(slots, many, binary)
+            rows.append(
+                Row(
+                    f"memory per counter, {slots} replicas' slots, Redis {version}",
+                    f"{many} counters",
+                    ours,
+                    ref,
+                    "bytes",
+                    ours / ref,
+                    "report",
+                    None,
+                    f"MEMORY USAGE of one counter {usage} B; index trimmed",
+                )
+            )
+    if len(bench_store.memory_binaries()) == 1:
         rows[0].note += "; no stock Redis 7 here (make bench unpacks Debian's)"
     return rows
 

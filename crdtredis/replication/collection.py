@@ -56,6 +56,8 @@ class Collector:
         self.horizon = horizon
         self._last = float("-inf")
         self._cursors: dict[int, int] = {}
+        #: Per shard, the version up to which objects were swept.
+        self._swept: dict[int, int] = {}
         self._incarnation = region.incarnation
 
     def maybe_collect(self) -> int:
@@ -71,6 +73,7 @@ class Collector:
             # A new incarnation's versions start afresh: so does every sweep.
             self._incarnation = self.region.incarnation
             self._cursors.clear()
+            self._swept.clear()
         floor = frontier(self.region, self.peers)
         if floor is None:
             return 0
@@ -104,35 +107,46 @@ class Collector:
     def _tombstones(self, floor: list[int]) -> int:
         """Collect objects every peer has merged, and trim their change index entries.
 
-        Objects are taken in the order of their last change, up to the
-        frontier, ``SWEEP_COUNT`` per shard per call, in calls repeated until
-        the shards are swept or ``SWEEP_SECONDS`` have passed (the sweep keeps
-        up with writes that fast). Each object looked at leaves the index
-        (``_collect.lua``); one changed again later is back in it at a higher
+        Objects are taken in the order of their last change, from where the
+        last sweep of the shard ended up to the frontier, ``SWEEP_COUNT`` per
+        shard per call, in calls repeated until the shards are swept or
+        ``SWEEP_SECONDS`` have passed (the sweep keeps up with writes that
+        fast). Each object looked at leaves the index (``_collect.lua``; a
+        log's entry stays); one changed again later is back in it at a higher
         version, and is looked at again once that change is merged.
         """
         region, layout = self.region, self.region.layout
         collect = region.types.collect_script()
-        shards = [s for s in range(layout.shards) if floor[s] > 0]
+        shards = [s for s in range(layout.shards) if floor[s] > self._swept.get(s, 0)]
         deadline = time.monotonic() + SWEEP_SECONDS
         dropped = 0
         while shards:
             pipe = region.client.pipeline(transaction=False)
             for shard in shards:
-                pipe.zrangebyscore(layout.changes_key(shard), "-inf", floor[shard], 0, SWEEP_COUNT)
+                low = f"({self._swept.get(shard, 0)}"
+                pipe.zrangebyscore(
+                    layout.changes_key(shard), low, floor[shard], 0, SWEEP_COUNT, withscores=True
+                )
             calls: list[Call] = []
-            full: list[int] = []
-            for shard, names in zip(shards, pipe.execute(), strict=True):
-                if not names:
+            reached: list[tuple[int, int, bool]] = []
+            for shard, found in zip(shards, pipe.execute(), strict=True):
+                full = len(found) == SWEEP_COUNT
+                swept = int(found[-1][1]) if full else floor[shard]
+                if not found:
+                    self._swept[shard] = swept
                     continue
+                names = [name for name, _ in found]
                 keys = [*layout.shard_keys(shard), *(layout.data_key(n) for n in names)]
                 args = [region.incarnation, str(floor[shard]), region.replica, *names]
                 calls.append((collect, keys, args))
-                full.append(shard if len(names) == SWEEP_COUNT else -1)
-            outcomes = self._run(calls)
-            dropped += sum(n or 0 for n in outcomes)
-            # Again only where a whole batch was swept and the call went through.
-            shards = [s for s, n in zip(full, outcomes, strict=True) if s >= 0 and n is not None]
+                reached.append((shard, swept, full))
+            shards = []
+            for (shard, swept, full), count in zip(reached, self._run(calls), strict=True):
+                if count is not None:
+                    self._swept[shard] = swept  # looked at: the next call goes on from there
+                    dropped += count
+                    if full:
+                        shards.append(shard)
             if time.monotonic() > deadline:
                 break
         return dropped

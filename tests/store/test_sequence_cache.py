@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from crdtredis.replication.collection import Collector
 from crdtredis.store import RegionStore
 from tests.store.conftest import Backend
 from tests.support import servers_of, wipe
@@ -54,3 +55,29 @@ def test_a_cached_log_is_not_served_after_a_wipe(backend: Backend) -> None:
     assert cached.sequence("log").to_list() == ["x", "y", "z"]
     cached.sequence("log").append("w")
     assert other.sequence("log").to_list() == ["x", "y", "z", "w"]
+
+
+def test_a_log_changed_by_another_process_is_never_served_from_the_cache_after_trims(
+    client: Any,
+) -> None:
+    """Collection trims change index entries; a log's entry, its version, stays."""
+    reader, writer = RegionStore("eu", client), RegionStore("eu", client)
+    collector = Collector(writer, ["us"])
+
+    def every_peer_pulled_everything() -> None:
+        layout = writer.layout
+        everything = {str(s): 10**9 for s in range(layout.shards)}
+        client.hset(
+            layout.merged_key("us"),
+            mapping={"inc": writer.incarnation, "shards": layout.shards, **everything},
+        )
+        collector.collect()
+
+    writer.sequence("log").append("one")
+    every_peer_pulled_everything()
+    assert reader.sequence("log").to_list() == ["one"]  # cached
+    writer.sequence("log").append("two")
+    every_peer_pulled_everything()
+    assert reader.sequence("log").to_list() == ["one", "two"]
+    reader.sequence("log").append("three")
+    assert RegionStore("eu", client).sequence("log").to_list() == ["one", "two", "three"]

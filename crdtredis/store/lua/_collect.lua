@@ -21,8 +21,9 @@
 -- Returns  {tombstones dropped, objects removed, index entries trimmed}. An
 --          object is looked at only when its last change is at or below the
 --          frontier (every peer has merged everything it holds). Its change
---          index entry then goes too, whatever its type: no configured peer
---          needs it any more, and the head's 'trim' keeps the highest version
+--          index entry then goes too (but a log's, which is its version for
+--          the log cache, while the log exists: 'keeps_index'): no configured
+--          peer needs it any more, and the head's 'trim' keeps the highest version
 --          dropped, so a puller whose cursor is below it (new, or reset) knows
 --          the index no longer names everything and resyncs the shard by
 --          scanning its keys. Nothing is recorded: collection is not a change
@@ -36,7 +37,7 @@ for i = 3, #KEYS do
   local code = redis.call('HGET', data, '')
   local type_join = code and joins[code]
   version = version and tonumber(version)
-  if version and version <= frontier then
+  if version and version <= frontier and not (type_join and type_join.keeps_index) then
     redis.call('ZREM', KEYS[2], name)
     trimmed = trimmed + 1
     if version > highest then highest = version end
@@ -58,6 +59,11 @@ for i = 3, #KEYS do
         redis.call('HSET', KEYS[1], field, own)
       end
       redis.call('DEL', data)
+      if type_join.keeps_index then
+        redis.call('ZREM', KEYS[2], name)
+        trimmed = trimmed + 1
+        if version > highest then highest = version end
+      end
       removed = removed + 1
     end
   end

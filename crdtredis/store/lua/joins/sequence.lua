@@ -106,4 +106,6 @@ local function retire(data, _)
   return 's', redis.call('HGET', data, '^') or false
 end
 
-return {join = join, delete = delete, collect = collect, retire = retire}
+-- keeps_index: a log's change index entry is its version, which the log cache
+-- of every process compares (types/sequence.py): collection never trims it.
+return {join = join, delete = delete, collect = collect, retire = retire, keeps_index = true}
