@@ -22,10 +22,19 @@ from crdtredis.replication.cursor import Cursor
 from crdtredis.store.region import RegionStore
 
 
-def remember(region: RegionStore, peer: str, theirs: Cursor | None) -> None:
-    """Keep ``peer``'s cursor on this region as read in a pass (no cursor: forget it)."""
+def remember(region: RegionStore, peer: str, theirs: Cursor | None, peer_incarnation: str) -> None:
+    """Keep ``peer``'s cursor on this region as read in a pass (no cursor: forget it).
+
+    A cursor the peer wrote in an older incarnation of its own
+    (``peer_incarnation`` is its current one) is forgotten too: the peer
+    lost data since, and starts that cursor over at its next pass.
+    """
     key = region.layout.merged_key(peer)
-    if theirs is None or theirs.incarnation != region.incarnation:
+    if (
+        theirs is None
+        or theirs.incarnation != region.incarnation
+        or theirs.local != peer_incarnation
+    ):
         region.client.delete(key)
         return
     fields: dict[str, str | int] = {"inc": theirs.incarnation, "shards": len(theirs.versions)}

@@ -18,7 +18,7 @@ from redis.retry import Retry
 
 from crdtredis.config import PEER_TIMEOUT, PeerConfig, redact
 from crdtredis.replication.cursor import Cursor
-from crdtredis.store.identity import RegionIdentity
+from crdtredis.store.identity import RegionIdentity, registry_of
 from crdtredis.store.layout import DEFAULT_PREFIX, GRAVE_PREFIX, KeyLayout
 
 #: (name, version) pairs from a peer's change index.
@@ -180,8 +180,14 @@ class PeerIncarnation:
             heads.append(max(version, indexed))
         return heads, problems
 
-    def changes(self, after: Mapping[int, int], limit: int) -> dict[int, Changes]:
-        """For each shard, up to ``limit`` (name, version) past ``after[shard]``, oldest first."""
+    def changes(self, after: Mapping[int, int], limit: int) -> tuple[dict[int, Changes], set[int]]:
+        """For each shard, up to ``limit`` (name, version) past ``after[shard]``, oldest
+        first; and the shards whose index was trimmed past ``after`` (their pages are
+        empty: the index no longer names everything there, so they need a resync).
+
+        Each shard's trim mark is read after its page: a trim below it at or
+        before the read would show in the mark, since marks only grow.
+        """
         pipe = self._pipeline()
         shards = list(after)
         for shard in shards:
@@ -194,10 +200,18 @@ class PeerIncarnation:
                 withscores=True,
                 score_cast_func=int,
             )
-        return {
-            shard: [(name, int(version)) for name, version in found]
-            for shard, found in zip(shards, pipe.execute(), strict=True)
-        }
+            pipe.hget(self.layout.head_key(shard), "trim")
+        replies = pipe.execute()
+        pages: dict[int, Changes] = {}
+        trimmed: set[int] = set()
+        for i, shard in enumerate(shards):
+            found, trim = replies[2 * i], replies[2 * i + 1]
+            if trim is not None and trim.isdigit() and int(trim) > after[shard]:
+                trimmed.add(shard)
+                pages[shard] = []
+            else:
+                pages[shard] = [(name, int(version)) for name, version in found]
+        return pages, trimmed
 
     def pending(self, after: Sequence[int]) -> int:
         """How many changes the peer has indexed past ``after`` (corrupt shards left out)."""
@@ -249,6 +263,22 @@ class PeerIncarnation:
             ):
                 found[name[len(GRAVE_PREFIX) :]] = grave
         return found
+
+    def read_page(
+        self, names: Sequence[str]
+    ) -> tuple[list[dict[str, str] | Exception], dict[str, str]]:
+        """:meth:`read`, and the peer's replica registry read after the hashes.
+
+        An object holds only replica ids its region registered before it
+        merged or wrote them, so the registry read after it names them all.
+        """
+        pipe = self._pipeline()
+        for name in names:
+            pipe.hgetall(self.layout.data_key(name))
+        pipe.hgetall(self.layout.identity_key)
+        replies = list(pipe.execute(raise_on_error=False))
+        identity = replies.pop()
+        return replies, registry_of(identity) if isinstance(identity, dict) else {}
 
     def read(self, names: Sequence[str]) -> list[dict[str, str] | Exception]:
         """The stored hashes of ``names``, in order (one pipeline).

@@ -147,7 +147,9 @@ class Syncer:
         cursor, report.full_resync = Cursor.load(self.region, peer.name, source.identity, local)
         survey = source.heads(self.region.name)
         self._check_not_rolled_back(peer, survey.cursor_on_puller)
-        frontier.remember(self.region, peer.name, survey.cursor_on_puller)
+        frontier.remember(
+            self.region, peer.name, survey.cursor_on_puller, source.identity.incarnation
+        )
         heads = survey.versions
         for shard, problem in survey.problems.items():
             report.shard_problems[shard] = problem
@@ -157,7 +159,7 @@ class Syncer:
             # Read the next page from the peer while this one merges locally.
             fetch = reader.submit(self._fetch, source, due) if due else None
             while fetch is not None:
-                page, stored = fetch.result()
+                page, stored, registry, trimmed = fetch.result()
                 limit = self._limit(len(page))
                 due = {
                     shard: entries[-1][1]
@@ -165,6 +167,17 @@ class Syncer:
                     if len(entries) == limit
                 }
                 fetch = reader.submit(self._fetch, source, due) if due else None
+                if trimmed:
+                    # Trimmed under this pass (by a peer's pull the source was waiting
+                    # for): the cursor stays, and the next pass resyncs these shards.
+                    log.info(
+                        "sync %s <- %s: shards %s trimmed past the cursor during the "
+                        "pass; resynced next pass",
+                        self.region.name,
+                        peer.name,
+                        sorted(trimmed),
+                    )
+                self._register_replicas(source, registry)
                 self._merge_page(report, stored)
                 report.keys_read += sum(len(entries) for entries in page.values())
                 cursor.advance(
@@ -215,7 +228,9 @@ class Syncer:
         """
         seen: set[str] = set()
         for names in source.scan(behind, self.batch):
-            stored = self._hashes(names, source.read(names))
+            read, registry = source.read_page(names)
+            stored = self._hashes(names, read)
+            self._register_replicas(source, registry)
             seen.update(stored)
             report.keys_read += len(stored)
             self._merge_page(report, stored)
@@ -223,14 +238,18 @@ class Syncer:
         if graves:
             self._merge_page(report, {n: {EXPIRY_FIELD: g} for n, g in graves.items()})
 
-    def _register_replicas(self, source: PeerIncarnation) -> None:
-        """Copy the peer's replica registry here before anything of it is merged.
+    def _register_replicas(
+        self, source: PeerIncarnation, registry: dict[str, str] | None = None
+    ) -> None:
+        """Copy the peer's replica registry here (as opened, or as read with a page)
+        before anything of it is merged.
 
         Raises:
             ReplicaIdConflict: an id stands for another incarnation here than
                 at the peer; no object of the peer is merged while it does.
         """
-        conflicts = self.region.guard.register_replicas(source.identity.replicas)
+        entries = source.identity.replicas if registry is None else registry
+        conflicts = self.region.guard.register_replicas(entries)
         if conflicts:
             replica, (here, there) = next(iter(conflicts.items()))
             raise ReplicaIdConflict(
@@ -283,7 +302,9 @@ class Syncer:
         names = sorted(self.region.client.smembers(retry_key))
         if not names:
             return
-        stored = self._hashes(names, source.read(names))
+        read, registry = source.read_page(names)
+        stored = self._hashes(names, read)
+        self._register_replicas(source, registry)
         report.keys_read += len(stored)
         still = self._merge_page(report, stored)
         done = [name for name in names if name not in still]
@@ -332,15 +353,17 @@ class Syncer:
 
     def _fetch(
         self, source: PeerIncarnation, after: dict[int, int]
-    ) -> tuple[dict[int, Changes], dict[str, Any]]:
-        """One page: what changed past ``after`` in each shard, and those objects' hashes."""
-        page = source.changes(after, self._limit(len(after)))
+    ) -> tuple[dict[int, Changes], dict[str, Any], dict[str, str], set[int]]:
+        """One page: what changed past ``after`` in each shard, those objects' hashes,
+        the peer's replica registry, and the shards trimmed past ``after``."""
+        page, trimmed = source.changes(after, self._limit(len(after)))
         names = [name for entries in page.values() for name, _ in entries]
-        stored = self._hashes(names, source.read(names))
+        read, registry = source.read_page(names)
+        stored = self._hashes(names, read)
         gone = [name for name in names if name not in stored]
         for name, grave in source.graves(gone).items():
             stored[name] = {EXPIRY_FIELD: grave}  # merged as the end of the name's life
-        return page, stored
+        return page, stored, registry, trimmed
 
     @staticmethod
     def _hashes(names: list[str], read: list[Any]) -> dict[str, Any]:

@@ -7,7 +7,6 @@ and all groups go out in one pipeline.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,7 +23,7 @@ from crdtredis.errors import (
 )
 from crdtredis.store.expiry import LIFE_FIELDS, now_ms
 from crdtredis.store.guard import GuardRefusal, is_refusal
-from crdtredis.store.layout import check_name
+from crdtredis.store.layout import check_name, name_matcher
 from crdtredis.store.refusal import refusal_error
 from crdtredis.store.scripts import LuaScript, ScriptError, script
 from crdtredis.store.types import Fields
@@ -304,7 +303,8 @@ def _merge_call(
 
 
 def names(region: RegionStore, pattern: str = "*") -> Iterator[str]:
-    """Names matching the glob ``pattern`` of the objects the region holds, by SCAN.
+    """Names matching the glob ``pattern`` (Redis's glob, as in ``KEYS``) of the
+    objects the region holds, by SCAN.
 
     Not from the change indexes: those are trimmed once every peer has
     pulled a change. SCAN names a key that exists throughout at least once,
@@ -312,13 +312,14 @@ def names(region: RegionStore, pattern: str = "*") -> Iterator[str]:
     """
     layout = region.layout
     seen: set[str] = set()
+    matches = name_matcher(pattern)
     match = f"{layout.data_pattern[:-1]}{{*}}:{pattern}"
     for key in region.client.scan_iter(match=match, count=SCAN_PAGE):
         try:
             name = layout.name_of(key)
         except ValueError:
             continue
-        if name not in seen and fnmatch.fnmatchcase(name, pattern) and key == layout.data_key(name):
+        if name not in seen and matches(name) and key == layout.data_key(name):
             seen.add(name)
             yield name
 

@@ -28,7 +28,12 @@ from redis.exceptions import RedisError, ResponseError
 from redis.retry import Retry
 
 from crdtredis.errors import IdentityError
-from crdtredis.store.identity import RegionIdentity, new_incarnation, new_replica_ids
+from crdtredis.store.identity import (
+    LAYOUT_VERSION,
+    RegionIdentity,
+    new_incarnation,
+    new_replica_ids,
+)
 from crdtredis.store.layout import KeyLayout
 from crdtredis.store.scripts import (
     Client,
@@ -138,6 +143,7 @@ class Guard:
             server,
             fresh,
             candidates,
+            str(LAYOUT_VERSION),
         )
         try:
             renewed = connection.read_response()
@@ -179,7 +185,13 @@ class Guard:
         renewed, raw = self.scripts.call(
             script("identity"),
             [self.layout.identity_key],
-            [server, fresh.incarnation, ",".join(new_replica_ids()), *fresh.to_args()],
+            [
+                server,
+                fresh.incarnation,
+                str(LAYOUT_VERSION),
+                ",".join(new_replica_ids()),
+                *fresh.to_args(),
+            ],
         )
         found = self._parse(raw)
         if found.region != self.name:

@@ -47,6 +47,9 @@ REPLICA_ID_LENGTH = 4
 REPLICA_CANDIDATES = 4
 #: Field prefix of the replica registry in the identity hash.
 REGISTRY_PREFIX = "r:"
+REPLICA_PATTERN = re.compile(f"[A-Za-z0-9]{{{REPLICA_ID_LENGTH}}}")
+#: A registry entry's value: ``<region>.<incarnation>``.
+OWNER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}\.[a-z2-7]{8}")
 
 
 def check_region_name(region: object) -> str:
@@ -72,12 +75,18 @@ def new_replica_ids(count: int = REPLICA_CANDIDATES) -> list[str]:
 
 
 def registry_of(fields: dict[str, Any]) -> dict[str, str]:
-    """The replica registry in an identity hash: replica id -> ``<region>.<incarnation>``."""
-    return {
-        f[len(REGISTRY_PREFIX) :]: str(v)
-        for f, v in fields.items()
-        if f.startswith(REGISTRY_PREFIX)
-    }
+    """The replica registry in an identity hash: replica id -> ``<region>.<incarnation>``.
+
+    Malformed entries (a corrupt or foreign peer) are left out, so they are
+    never copied into another region's registry, where entries never change.
+    """
+    found = {}
+    for f, v in fields.items():
+        if f.startswith(REGISTRY_PREFIX):
+            replica, owner = f[len(REGISTRY_PREFIX) :], str(v)
+            if REPLICA_PATTERN.fullmatch(replica) and OWNER_PATTERN.fullmatch(owner):
+                found[replica] = owner
+    return found
 
 
 def owner_of(entry: str | None) -> tuple[str, str | None]:

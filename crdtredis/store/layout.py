@@ -71,7 +71,9 @@ any         ``*``                          birth: the expiry that ended the
 
 from __future__ import annotations
 
+import re
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -84,6 +86,51 @@ DEFAULT_SHARDS = 16
 MAX_NAME_LENGTH = 512
 #: Field prefix of a grave in a shard's head (see :mod:`crdtredis.store.expiry`).
 GRAVE_PREFIX = "~"
+
+
+def name_matcher(pattern: str) -> Callable[[str], bool]:
+    """Whether a name matches a glob ``pattern`` as Redis matches keys (``KEYS``,
+    ``SCAN MATCH``): ``*``, ``?``, ``[abc]``, ``[^abc]``, ``[a-z]``, ``\\`` escapes."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        elif c == "[":
+            i, chars = _char_class(pattern, i + 1)
+            out.append(chars)
+        else:
+            out.append(re.escape(c))
+        i += 1
+    regex = re.compile("".join(out), re.DOTALL)
+    return lambda name: regex.fullmatch(name) is not None
+
+
+def _char_class(pattern: str, i: int) -> tuple[int, str]:
+    """The regex of a ``[...]`` class starting at ``i``, and the index of its ``]``."""
+    negate = i < len(pattern) and pattern[i] == "^"
+    i += negate
+    items = []
+    while i < len(pattern) and pattern[i] != "]":
+        if pattern[i] == "\\" and i + 1 < len(pattern):
+            items.append(re.escape(pattern[i + 1]))
+            i += 2
+        elif i + 2 < len(pattern) and pattern[i + 1] == "-":
+            low, high = sorted((pattern[i], pattern[i + 2]))
+            items.append(f"{re.escape(low)}-{re.escape(high)}")
+            i += 3
+        else:
+            items.append(re.escape(pattern[i]))
+            i += 1
+    if not items:
+        return i, "[\\s\\S]" if negate else "[^\\s\\S]"
+    return i, f"[{'^' if negate else ''}{''.join(items)}]"
 
 
 def check_name(name: object) -> str:

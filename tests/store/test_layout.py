@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from redis.crc import key_slot
 
-from crdtredis.store.layout import KeyLayout
+from crdtredis.store.layout import KeyLayout, name_matcher
 
 NAMES = st.text(st.characters(blacklist_categories=["Cc", "Cs"]), min_size=1, max_size=40)
 
@@ -37,3 +39,16 @@ def test_bookkeeping_keys_never_match_the_data_pattern() -> None:
 def test_prefixes_that_would_break_the_layout_are_refused(prefix: str) -> None:
     with pytest.raises(ValueError, match="prefix"):
         KeyLayout(prefix)
+
+
+GLOBS = ["*", "a*", "[^a]*", "[a-b]1", "?2", "a\\*", "[!a]*", "*[0-9]", "[\\]]x", "a?c*", "[]"]
+NAMES = ["a1", "b1", "c2", "a*", "!x", "]x", "abc", "a", "zz9", "[]"]
+
+
+@pytest.mark.parametrize("pattern", GLOBS)
+def test_name_patterns_match_as_redis_matches_keys(shared_server: Any, pattern: str) -> None:
+    client = shared_server.client(decode_responses=True)
+    client.delete(*(f"globs:{n}" for n in NAMES))
+    client.mset({f"globs:{n}": 1 for n in NAMES})
+    by_redis = {k[len("globs:") :] for k in client.keys(f"globs:{pattern}")}
+    assert {n for n in NAMES if name_matcher(pattern)(n)} == by_redis

@@ -14,6 +14,7 @@
 --          hold theirs.
 if redis.call('HGET', KEYS[1], 'inc') ~= ARGV[1] then return 0 end
 local frontier, before, dropped = tonumber(ARGV[2]), tonumber(ARGV[3]), 0
+local highest = 0
 for i = 4, #ARGV, 2 do
   local name, grave = ARGV[i], ARGV[i + 1]
   local setting = crdt_setting(grave)
@@ -23,8 +24,15 @@ for i = 4, #ARGV, 2 do
       and redis.call('EXISTS', KEYS[3 + (i - 4) / 2]) == 0
       and (not version or tonumber(version) <= frontier) then
     redis.call('HDEL', KEYS[1], '~' .. name)
-    if version then redis.call('ZREM', KEYS[2], name) end
+    if version then
+      redis.call('ZREM', KEYS[2], name)
+      if tonumber(version) > highest then highest = tonumber(version) end
+    end
     dropped = dropped + 1
   end
+end
+-- What leaves the index is at or below the trim mark (see _collect.lua).
+if highest > tonumber(redis.call('HGET', KEYS[1], 'trim') or '0') then
+  redis.call('HSET', KEYS[1], 'trim', string.format('%d', highest))
 end
 return dropped

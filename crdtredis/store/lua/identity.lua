@@ -4,9 +4,11 @@
 -- ARGV[1]  the running server: its run id (on a cluster, its primaries' run
 --          ids), which changes at every restart and failover
 -- ARGV[2]  a fresh incarnation, used when the identity is created or renewed
--- ARGV[3]  fresh replica ids separated by commas, for a renewal (the first
+-- ARGV[3]  the key layout version of the caller: an identity of another
+--          layout is returned as it is, never renewed (the caller refuses it)
+-- ARGV[4]  fresh replica ids separated by commas, for a renewal (the first
 --          not registered is taken)
--- ARGV[4..] field, value, ... of a fresh identity (with 'server' = ARGV[1]),
+-- ARGV[5..] field, value, ... of a fresh identity (with 'server' = ARGV[1]),
 --          written only when KEYS[1] does not exist yet
 -- Returns  {renewed, the identity hash after the call (HGETALL form)}:
 --          renewed is 1 when the server changed under an existing identity.
@@ -17,7 +19,10 @@
 --          region takes a new incarnation, as after a partial loss: the
 --          epoch grows by one and the marks of shards given a head go.
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+  redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+  return {0, redis.call('HGETALL', KEYS[1])}
+end
+if (redis.call('HGET', KEYS[1], 'layout') or '1') ~= ARGV[3] then
   return {0, redis.call('HGETALL', KEYS[1])}
 end
 local server = redis.call('HGET', KEYS[1], 'server')
@@ -29,6 +34,6 @@ if not server or server == 'unknown' then
   redis.call('HSET', KEYS[1], 'server', ARGV[1])
   return {0, redis.call('HGETALL', KEYS[1])}
 end
-local renewed = crdt_renew_identity(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+local renewed = crdt_renew_identity(KEYS[1], ARGV[1], ARGV[2], ARGV[4])
 if type(renewed) == 'table' then return renewed end
 return {1, redis.call('HGETALL', KEYS[1])}

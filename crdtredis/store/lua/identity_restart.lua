@@ -6,10 +6,12 @@
 -- KEYS[1]  the identity hash (crdt#region), KEYS[2..] every shard's head, in order
 -- ARGV[1]  the running server's run id ('unknown' when INFO is refused),
 --          ARGV[2] a fresh incarnation, ARGV[3] fresh replica ids separated
---          by commas (the first not registered is taken)
+--          by commas (the first not registered is taken), ARGV[4] the key
+--          layout version of the caller (an identity of another is left alone)
 -- Returns  1 when the identity was renewed and every existing head handed to
 --          it; 0 otherwise (no identity yet, same server, unknown server).
 if redis.call('EXISTS', KEYS[1]) == 0 or ARGV[1] == 'unknown' then return 0 end
+if (redis.call('HGET', KEYS[1], 'layout') or '1') ~= ARGV[4] then return 0 end
 local server = redis.call('HGET', KEYS[1], 'server')
 if server == ARGV[1] then return 0 end
 if not server or server == 'unknown' then
