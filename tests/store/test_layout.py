@@ -42,13 +42,13 @@ def test_prefixes_that_would_break_the_layout_are_refused(prefix: str) -> None:
 
 
 GLOBS = ["*", "a*", "[^a]*", "[a-b]1", "?2", "a\\*", "[!a]*", "*[0-9]", "[\\]]x", "a?c*", "[]"]
-NAMES = ["a1", "b1", "c2", "a*", "!x", "]x", "abc", "a", "zz9", "[]"]
+GLOB_NAMES = ["a1", "b1", "c2", "a*", "!x", "]x", "abc", "a", "zz9", "[]"]
 
 
 @pytest.mark.parametrize("pattern", GLOBS)
 def test_name_patterns_match_as_redis_matches_keys(shared_server: Any, pattern: str) -> None:
     client = shared_server.client(decode_responses=True)
-    client.delete(*(f"globs:{n}" for n in NAMES))
-    client.mset({f"globs:{n}": 1 for n in NAMES})
+    client.delete(*(f"globs:{n}" for n in GLOB_NAMES))
+    client.mset({f"globs:{n}": 1 for n in GLOB_NAMES})
     by_redis = {k[len("globs:") :] for k in client.keys(f"globs:{pattern}")}
-    assert {n for n in NAMES if name_matcher(pattern)(n)} == by_redis
+    assert {n for n in GLOB_NAMES if name_matcher(pattern)(n)} == by_redis
