@@ -220,20 +220,6 @@ class PeerIncarnation:
             pipe.zcount(self.layout.changes_key(shard), f"({after[shard]}", "+inf")
         return sum(int(n) for n in pipe.execute(raise_on_error=False) if isinstance(n, int))
 
-    def graves(self, names: Sequence[str]) -> dict[str, str]:
-        """The graves of ``names`` (the expiry that ended each one's life there), where found.
-
-        A name in the change index whose hash is gone expired: its grave
-        lets the puller end its own copy too (see :mod:`crdtredis.store.expiry`).
-        """
-        if not names:
-            return {}
-        pipe = self._pipeline()
-        for name in names:
-            pipe.hget(self.layout.head_key(self.layout.shard_of(name)), GRAVE_PREFIX + name)
-        found = pipe.execute(raise_on_error=False)
-        return {n: g for n, g in zip(names, found, strict=True) if isinstance(g, str)}
-
     def scan(self, shards: Collection[int], count: int) -> Iterator[list[str]]:
         """Pages of the names of every object in ``shards`` (SCAN, on every primary of a cluster).
 
@@ -266,19 +252,32 @@ class PeerIncarnation:
 
     def read_page(
         self, names: Sequence[str]
-    ) -> tuple[list[dict[str, str] | Exception], dict[str, str]]:
-        """:meth:`read`, and the peer's replica registry read after the hashes.
+    ) -> tuple[list[dict[str, str] | Exception], dict[str, str], dict[str, str]]:
+        """:meth:`read`, the graves of ``names`` (where found), and then the peer's
+        replica registry.
 
-        An object holds only replica ids its region registered before it
-        merged or wrote them, so the registry read after it names them all.
+        An object or grave holds only replica ids its region registered
+        before it merged or wrote them, so a registry read after them names
+        them all. A cluster runs a pipeline's parts on several nodes at once,
+        so there the registry is read in a second round trip.
         """
         pipe = self._pipeline()
         for name in names:
             pipe.hgetall(self.layout.data_key(name))
-        pipe.hgetall(self.layout.identity_key)
+        for name in names:
+            pipe.hget(self.layout.head_key(self.layout.shard_of(name)), GRAVE_PREFIX + name)
+        cluster = isinstance(self.peer.client, redis.RedisCluster)
+        if not cluster:
+            pipe.hgetall(self.layout.identity_key)
         replies = list(pipe.execute(raise_on_error=False))
-        identity = replies.pop()
-        return replies, registry_of(identity) if isinstance(identity, dict) else {}
+        registry = self.registry() if cluster else registry_of(replies.pop())
+        found = replies[len(names) :]
+        graves = {n: g for n, g in zip(names, found, strict=True) if isinstance(g, str)}
+        return replies[: len(names)], graves, registry
+
+    def registry(self) -> dict[str, str]:
+        """The peer's replica registry as it stands now."""
+        return registry_of(self.peer.client.hgetall(self.layout.identity_key))
 
     def read(self, names: Sequence[str]) -> list[dict[str, str] | Exception]:
         """The stored hashes of ``names``, in order (one pipeline).

@@ -228,7 +228,7 @@ class Syncer:
         """
         seen: set[str] = set()
         for names in source.scan(behind, self.batch):
-            read, registry = source.read_page(names)
+            read, _, registry = source.read_page(names)
             stored = self._hashes(names, read)
             self._register_replicas(source, registry)
             seen.update(stored)
@@ -236,6 +236,7 @@ class Syncer:
             self._merge_page(report, stored)
         graves = {n: g for n, g in source.all_graves(behind).items() if n not in seen}
         if graves:
+            self._register_replicas(source, source.registry())
             self._merge_page(report, {n: {EXPIRY_FIELD: g} for n, g in graves.items()})
 
     def _register_replicas(
@@ -302,7 +303,7 @@ class Syncer:
         names = sorted(self.region.client.smembers(retry_key))
         if not names:
             return
-        read, registry = source.read_page(names)
+        read, _, registry = source.read_page(names)
         stored = self._hashes(names, read)
         self._register_replicas(source, registry)
         report.keys_read += len(stored)
@@ -358,11 +359,11 @@ class Syncer:
         the peer's replica registry, and the shards trimmed past ``after``."""
         page, trimmed = source.changes(after, self._limit(len(after)))
         names = [name for entries in page.values() for name, _ in entries]
-        read, registry = source.read_page(names)
+        read, graves, registry = source.read_page(names)
         stored = self._hashes(names, read)
-        gone = [name for name in names if name not in stored]
-        for name, grave in source.graves(gone).items():
-            stored[name] = {EXPIRY_FIELD: grave}  # merged as the end of the name's life
+        for name, grave in graves.items():
+            if name not in stored:
+                stored[name] = {EXPIRY_FIELD: grave}  # merged as the end of the name's life
         return page, stored, registry, trimmed
 
     @staticmethod

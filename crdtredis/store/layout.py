@@ -90,26 +90,33 @@ GRAVE_PREFIX = "~"
 
 def name_matcher(pattern: str) -> Callable[[str], bool]:
     """Whether a name matches a glob ``pattern`` as Redis matches keys (``KEYS``,
-    ``SCAN MATCH``): ``*``, ``?``, ``[abc]``, ``[^abc]``, ``[a-z]``, ``\\`` escapes."""
+    ``SCAN MATCH``): ``*``, ``?``, ``[abc]``, ``[^abc]``, ``[a-z]``, ``\\`` escapes,
+    on the UTF-8 bytes (``?`` is one byte, as in Redis)."""
+    glob = _as_bytes(pattern)
     out: list[str] = []
     i = 0
-    while i < len(pattern):
-        c = pattern[i]
+    while i < len(glob):
+        c = glob[i]
         if c == "*":
             out.append(".*")
         elif c == "?":
             out.append(".")
-        elif c == "\\" and i + 1 < len(pattern):
+        elif c == "\\" and i + 1 < len(glob):
             i += 1
-            out.append(re.escape(pattern[i]))
+            out.append(re.escape(glob[i]))
         elif c == "[":
-            i, chars = _char_class(pattern, i + 1)
+            i, chars = _char_class(glob, i + 1)
             out.append(chars)
         else:
             out.append(re.escape(c))
         i += 1
     regex = re.compile("".join(out), re.DOTALL)
-    return lambda name: regex.fullmatch(name) is not None
+    return lambda name: regex.fullmatch(_as_bytes(name)) is not None
+
+
+def _as_bytes(text: str) -> str:
+    """``text``'s UTF-8 bytes, one character per byte (so a regex works on bytes)."""
+    return text.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
 def _char_class(pattern: str, i: int) -> tuple[int, str]:

@@ -42,7 +42,8 @@ def test_prefixes_that_would_break_the_layout_are_refused(prefix: str) -> None:
 
 
 GLOBS = ["*", "a*", "[^a]*", "[a-b]1", "?2", "a\\*", "[!a]*", "*[0-9]", "[\\]]x", "a?c*", "[]"]
-GLOB_NAMES = ["a1", "b1", "c2", "a*", "!x", "]x", "abc", "a", "zz9", "[]"]
+GLOBS += ["caf??", "caf?", "café", "[c]af*"]
+GLOB_NAMES = ["a1", "b1", "c2", "a*", "!x", "]x", "abc", "a", "zz9", "[]", "café", "caf"]
 
 
 @pytest.mark.parametrize("pattern", GLOBS)

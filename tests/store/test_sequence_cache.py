@@ -7,7 +7,7 @@ from typing import Any
 from crdtredis.replication.collection import Collector
 from crdtredis.store import RegionStore
 from tests.store.conftest import Backend
-from tests.support import servers_of, wipe
+from tests.support import servers_of, wait_for, wipe
 
 
 def calls(client: Any, command: str) -> int:
@@ -81,3 +81,14 @@ def test_a_log_changed_by_another_process_is_never_served_from_the_cache_after_t
     assert reader.sequence("log").to_list() == ["one", "two"]
     reader.sequence("log").append("three")
     assert RegionStore("eu", client).sequence("log").to_list() == ["one", "two", "three"]
+
+
+def test_a_log_that_expired_is_never_served_from_the_cache(client: Any) -> None:
+    writer, reader = RegionStore("eu", client), RegionStore("eu", client)
+    writer.sequence("log").append("old")
+    writer.expire("log", 0.2)
+    assert reader.sequence("log").to_list() == ["old"]  # cached
+    wait_for(lambda: not client.exists(writer.layout.data_key("log")), message="expired")
+    assert reader.sequence("log").to_list() == []
+    reader.sequence("log").append("new")
+    assert RegionStore("eu", client).sequence("log").to_list() == ["new"]

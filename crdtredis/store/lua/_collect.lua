@@ -34,7 +34,10 @@ local trimmed, highest = 0, 0
 for i = 3, #KEYS do
   local data, name = KEYS[i], ARGV[i + 1]
   local version = redis.call('ZSCORE', KEYS[2], name)
-  local code = redis.call('HGET', data, '')
+  -- A key of another kind under the name (see 'obstructed' in sync) is no
+  -- object: its entry goes, and it stops nothing else in the shard.
+  local code = redis.pcall('HGET', data, '')
+  if type(code) == 'table' then code = false end
   local type_join = code and joins[code]
   version = version and tonumber(version)
   if version and version <= frontier and not (type_join and type_join.keeps_index) then

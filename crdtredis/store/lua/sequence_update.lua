@@ -16,9 +16,11 @@
 --          EXHAUSTED (the Lamport clock is at 2^53 - 1).
 local data, name, op = KEYS[3], ARGV[2], ARGV[3]
 local last_read = ARGV[#ARGV]
--- A version is '<shard head incarnation>:<index score>', as the caller reads it.
+-- A version is '<shard head incarnation>:<index score>', as the caller reads
+-- it; the score counts only while the log exists (a log that expired or was
+-- evicted keeps its index entry until collection).
 local head_inc = redis.call('HGET', KEYS[1], 'inc') or ''
-local score = redis.call('ZSCORE', KEYS[2], name)
+local score = redis.call('EXISTS', data) == 1 and redis.call('ZSCORE', KEYS[2], name)
 local version = head_inc .. ':' .. (score or '')
 local current = version == last_read and 1 or 0
 local stored = crdt_type(data)

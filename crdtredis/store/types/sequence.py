@@ -157,13 +157,17 @@ class RedisSequence(RedisObject[Sequence]):
         """The object's version: its shard head's incarnation and its index score.
 
         The incarnation makes versions from before a wipe never match ones
-        after it, when shard versions start again from zero.
+        after it, when shard versions start again from zero. The score counts
+        only while the log exists: one that expired or was evicted keeps its
+        index entry until collection, and must not match its cached copy.
+        (Collection never trims a log's entry while the log exists.)
         """
         pipe = self.region.client.pipeline(transaction=False)
         pipe.hget(self.keys[0], "inc")
         pipe.zscore(self.keys[1], self.name)
-        incarnation, score = pipe.execute()
-        return f"{incarnation or ''}:{'' if score is None else int(score)}"
+        pipe.exists(self.keys[2])
+        incarnation, score, exists = pipe.execute()
+        return f"{incarnation or ''}:{'' if score is None or not exists else int(score)}"
 
     def _current(self) -> tuple[str, Sequence]:
         """The stored sequence (shared with the cache: not to be changed) and its version."""
