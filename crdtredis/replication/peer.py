@@ -253,27 +253,36 @@ class PeerIncarnation:
     def read_page(
         self, names: Sequence[str]
     ) -> tuple[list[dict[str, str] | Exception], dict[str, str], dict[str, str]]:
-        """:meth:`read`, the graves of ``names`` (where found), and then the peer's
-        replica registry.
+        """:meth:`read`, the graves of the names whose hash is gone (where found), and
+        then the peer's replica registry.
 
         An object or grave holds only replica ids its region registered
         before it merged or wrote them, so a registry read after them names
         them all. A cluster runs a pipeline's parts on several nodes at once,
-        so there the registry is read in a second round trip.
+        so there the registry is read in a round trip of its own; so it is
+        after graves, which only names gone since they were listed need.
         """
         pipe = self._pipeline()
         for name in names:
             pipe.hgetall(self.layout.data_key(name))
-        for name in names:
-            pipe.hget(self.layout.head_key(self.layout.shard_of(name)), GRAVE_PREFIX + name)
         cluster = isinstance(self.peer.client, redis.RedisCluster)
         if not cluster:
             pipe.hgetall(self.layout.identity_key)
         replies = list(pipe.execute(raise_on_error=False))
-        registry = self.registry() if cluster else registry_of(replies.pop())
-        found = replies[len(names) :]
-        graves = {n: g for n, g in zip(names, found, strict=True) if isinstance(g, str)}
-        return replies[: len(names)], graves, registry
+        identity = None if cluster else replies.pop()
+        gone = [n for n, fields in zip(names, replies, strict=True) if fields == {}]
+        graves = self._graves(gone) if gone else {}
+        if cluster or graves:
+            return replies, graves, self.registry()
+        return replies, graves, registry_of(identity) if isinstance(identity, dict) else {}
+
+    def _graves(self, names: Sequence[str]) -> dict[str, str]:
+        """The graves of ``names`` (the expiry that ended each one's life there), where found."""
+        pipe = self._pipeline()
+        for name in names:
+            pipe.hget(self.layout.head_key(self.layout.shard_of(name)), GRAVE_PREFIX + name)
+        found = pipe.execute(raise_on_error=False)
+        return {n: g for n, g in zip(names, found, strict=True) if isinstance(g, str)}
 
     def registry(self) -> dict[str, str]:
         """The peer's replica registry as it stands now."""
