@@ -148,7 +148,7 @@ def memory(quick: bool) -> list[Row]:
     for binary in bench_store.memory_binaries():
         m = bench_store.memory_per_counter(counters, binary)
         ratio = m.ours / m.reference
-        parts = ", ".join(f"{part} {size:.1f} B" for part, size in m.breakdown.items())
+        parts = ", ".join(f"{part} {size:.2f} B" for part, size in m.breakdown.items())
         rows.append(
             Row(
                 f"memory per counter, 3 regions' slots, Redis {m.redis_version}",
