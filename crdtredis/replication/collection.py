@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from crdtredis.replication import relay
 from crdtredis.replication.frontier import frontier, merged_by
+from crdtredis.replication.peer import Peer
 from crdtredis.store.expiry import now_ms
 from crdtredis.store.layout import GRAVE_PREFIX
 from crdtredis.store.region import RegionStore
@@ -49,9 +51,14 @@ class Collector:
         peers: Sequence[str],
         every: float = COLLECT_EVERY,
         horizon: float = GRAVE_HORIZON,
+        relays: Mapping[str, Peer] | None = None,
     ) -> None:
         self.region = region
         self.peers = list(peers)
+        #: Peers to read relayed proof from (see :mod:`crdtredis.replication.relay`).
+        self.relays = dict(relays or {})
+        #: Per shard, the version up to which relayed proof was found for every object.
+        self._relayed: dict[int, int] = {}
         self.every = every
         self.horizon = horizon
         self._last = float("-inf")
@@ -74,10 +81,10 @@ class Collector:
             self._incarnation = self.region.incarnation
             self._cursors.clear()
             self._swept.clear()
+            self._relayed.clear()
         floor = frontier(self.region, self.peers)
-        if floor is None:
-            return 0
-        return self._graves(floor) + self._tombstones(floor)
+        done = 0 if floor is None else self._graves(floor) + self._tombstones(floor)
+        return done + self._through_relays(floor)
 
     def _graves(self, floor: list[int]) -> int:
         """Drop graves (and index entries) of expired names every peer has merged."""
@@ -137,7 +144,7 @@ class Collector:
                     continue
                 names = [name for name, _ in found]
                 keys = [*layout.shard_keys(shard), *(layout.data_key(n) for n in names)]
-                args = [region.incarnation, str(floor[shard]), region.replica, *names]
+                args = [region.incarnation, str(floor[shard]), region.replica, "trim", *names]
                 calls.append((collect, keys, args))
                 reached.append((shard, swept, full))
             shards = []
@@ -150,6 +157,50 @@ class Collector:
             if time.monotonic() > deadline:
                 break
         return dropped
+
+    def _through_relays(self, floor: list[int] | None) -> int:
+        """Collect (without trimming) objects past the frontier that every peer behind
+        them has merged through a middle region (:mod:`crdtredis.replication.relay`)."""
+        region, layout = self.region, self.region.layout
+        merged = {p: merged_by(region, p) for p in self.peers}
+        known = [v for v in merged.values() if v is not None]
+        if not self.relays or not known:
+            return 0
+        low = [max(floor[s] if floor else 0, self._relayed.get(s, 0)) for s in range(layout.shards)]
+        reach = [max(v[s] for v in known) for s in range(layout.shards)]
+        shards = [s for s in range(layout.shards) if reach[s] > low[s]]
+        pipe = region.client.pipeline(transaction=False)
+        for shard in shards:
+            pipe.zrangebyscore(
+                layout.changes_key(shard),
+                f"({low[shard]}",
+                reach[shard],
+                0,
+                SWEEP_COUNT,
+                withscores=True,
+                score_cast_func=int,
+            )
+        held = [
+            relay.held_back(shard, [(n, int(v)) for n, v in found], merged)
+            for shard, found in zip(shards, pipe.execute() if shards else [], strict=True)
+            if found
+        ]
+        asking = relay.Puller(region.name, region.incarnation)
+        shown = relay.proven(held, merged, self.relays, asking)
+        collect = region.types.collect_script()
+        calls: list[Call] = []
+        for h in held:
+            for name, version in h.candidates:
+                if name in shown:
+                    keys = [*layout.shard_keys(h.shard), layout.data_key(name)]
+                    args = [region.incarnation, str(version), region.replica, "keep", name]
+                    calls.append((collect, keys, args))
+            # Past every proven object up to the first one still waiting.
+            for name, version in h.candidates:
+                if name not in shown:
+                    break
+                self._relayed[h.shard] = version
+        return sum(n or 0 for n in self._run(calls))
 
     def _run(self, calls: list[Call]) -> list[int | None]:
         """Each call's count of what it dropped (a list of counts is summed); None if it failed."""

@@ -8,7 +8,8 @@ later one, by every peer (a cursor at v means every index entry at or below v
 was read, and an object changed again moves to a higher version). Collection
 of what only peers could still need waits for it. A peer that is down, new,
 never pulled, or reachable only through a third region holds the frontier
-back: nothing is collected until it pulls from this region again.
+back: nothing is trimmed until it pulls from this region again (tombstones
+may go earlier on relayed proof: :mod:`crdtredis.replication.relay`).
 
 The copies count only for this region's current incarnation (a cursor on an
 older incarnation says nothing about this one).

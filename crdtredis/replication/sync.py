@@ -95,7 +95,7 @@ class Syncer:
         self.region = region
         self.peers = {peer.name: peer for peer in peers}
         self.batch = batch
-        self.collector = Collector(region, list(self.peers))
+        self.collector = Collector(region, list(self.peers), relays=self.peers)
 
     def sync(self) -> list[PeerReport]:
         """One pass from every peer, one after the other."""

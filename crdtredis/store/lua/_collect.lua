@@ -16,8 +16,11 @@
 --       Objects with a birth ('*') or an expiry ('@') are not removed whole.
 -- KEYS[1]  shard head, KEYS[2] shard change index, KEYS[3..] the objects' hashes
 -- ARGV[1]  the incarnation the frontier was read in, ARGV[2] the shard's
---          frontier, ARGV[3] this region's replica id, ARGV[4..] the
---          objects' names, in KEYS order
+--          frontier, ARGV[3] this region's replica id, ARGV[4] 'trim' to
+--          trim the index entries too, 'keep' not to (objects shown merged
+--          everywhere through a middle region: a peer that never pulled them
+--          here still reads them through the index), ARGV[5..] the objects'
+--          names, in KEYS order
 -- Returns  {tombstones dropped, objects removed, index entries trimmed}. An
 --          object is looked at only when its last change is at or below the
 --          frontier (every peer has merged everything it holds). Its change
@@ -30,9 +33,9 @@
 --          peers need, and recording would send it back and forth.
 if redis.call('HGET', KEYS[1], 'inc') ~= ARGV[1] then return {0, 0, 0} end
 local frontier, replica, dropped, removed = tonumber(ARGV[2]), ARGV[3], 0, 0
-local trimmed, highest = 0, 0
+local trimmed, highest, trim_index = 0, 0, ARGV[4] == 'trim'
 for i = 3, #KEYS do
-  local data, name = KEYS[i], ARGV[i + 1]
+  local data, name = KEYS[i], ARGV[i + 2]
   local version = redis.call('ZSCORE', KEYS[2], name)
   -- A key of another kind under the name (see 'obstructed' in sync) is no
   -- object: its entry goes, and it stops nothing else in the shard.
@@ -40,7 +43,8 @@ for i = 3, #KEYS do
   if type(code) == 'table' then code = false end
   local type_join = code and joins[code]
   version = version and tonumber(version)
-  if version and version <= frontier and not (type_join and type_join.keeps_index) then
+  if trim_index and version and version <= frontier
+      and not (type_join and type_join.keeps_index) then
     redis.call('ZREM', KEYS[2], name)
     trimmed = trimmed + 1
     if version > highest then highest = version end
@@ -62,7 +66,7 @@ for i = 3, #KEYS do
         redis.call('HSET', KEYS[1], field, own)
       end
       redis.call('DEL', data)
-      if type_join.keeps_index then
+      if trim_index and type_join.keeps_index then
         redis.call('ZREM', KEYS[2], name)
         trimmed = trimmed + 1
         if version > highest then highest = version end
