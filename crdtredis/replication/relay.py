@@ -34,11 +34,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
 from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.peer import Peer
+from crdtredis.store.layout import KeyLayout
 
 #: (name, version here) of the candidate objects of one shard.
 Candidates = list[tuple[str, int]]
@@ -117,31 +119,15 @@ def _shown_by(
     kind there: the relay's cursor moved on without it). All must belong to
     the relay's incarnation as opened.
     """
-    try:
-        source = relay.open()
-        if source is None:
-            return []
-        layout, incarnation = source.layout, source.identity.incarnation
-        ordered = sorted(peers - {relay.name})
-        pipe = relay.client.pipeline(transaction=False)
-        pipe.hgetall(layout.cursor_key(asking.name))
-        for p in ordered:
-            pipe.hgetall(layout.merged_key(p))
-        found = pipe.execute()
-        pipe = relay.client.pipeline(transaction=False)  # after: on a cluster a
-        for name, _, _ in asked:  # pipeline's parts run on several nodes at once
-            shard = layout.shard_of(name)
-            pipe.zscore(layout.changes_key(shard), name)
-            pipe.hmget(layout.head_key(shard), "trim", "inc")
-            pipe.sismember(layout.retry_key(asking.name), name)
-        replies = pipe.execute()
-    except (redis.exceptions.RedisError, OSError, ValueError):
+    read = _read_at(relay, asked, peers, asking)
+    if read is None:
         return []
+    incarnation, found, replies, layout = read
     theirs = Cursor.parse(asking.name, found[0]) if isinstance(found[0], dict) else None
     if theirs is None or theirs.incarnation != asking.incarnation or theirs.local != incarnation:
         return []
     copies: dict[str, list[int]] = {}
-    for p, fields in zip(ordered, found[1:], strict=True):
+    for p, fields in zip(sorted(peers - {relay.name}), found[1:], strict=True):
         cursor = Cursor.parse(p, fields) if isinstance(fields, dict) else None
         if cursor is not None and cursor.incarnation == incarnation:
             copies[p] = cursor.versions
@@ -162,3 +148,31 @@ def _shown_by(
         }
         shown.append((name, readers))
     return shown
+
+
+def _read_at(
+    relay: Peer, asked: list[tuple[str, int, int]], peers: set[str], asking: Puller
+) -> tuple[str, list[Any], list[Any], KeyLayout] | None:
+    """The relay's incarnation, then (one round trip) its cursor on the asking region
+    and its copies of ``peers``' cursors (sorted by name), then (a second: on a
+    cluster a pipeline's parts run on several nodes at once) per object its
+    entry, its shard's trim mark and owner, and whether it is kept out there."""
+    try:
+        source = relay.open()
+        if source is None:
+            return None
+        layout = source.layout
+        pipe = relay.client.pipeline(transaction=False)
+        pipe.hgetall(layout.cursor_key(asking.name))
+        for p in sorted(peers - {relay.name}):
+            pipe.hgetall(layout.merged_key(p))
+        found = pipe.execute()
+        pipe = relay.client.pipeline(transaction=False)
+        for name, _, _ in asked:
+            shard = layout.shard_of(name)
+            pipe.zscore(layout.changes_key(shard), name)
+            pipe.hmget(layout.head_key(shard), "trim", "inc")
+            pipe.sismember(layout.retry_key(asking.name), name)
+        return source.identity.incarnation, found, pipe.execute(), layout
+    except (redis.exceptions.RedisError, OSError, ValueError):
+        return None
