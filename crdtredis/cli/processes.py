@@ -135,7 +135,13 @@ def exporter(
 @click.option("--seconds", default=30.0, show_default=True, help="How long page views arrive.")
 @click.option("--regions", "count", default=3, show_default=True, help="Regions (2-6).")
 @click.option("--rate", default=50.0, show_default=True, help="Page views per second, in all.")
-def demo(seconds: float, count: int, rate: float) -> None:
+@click.option(
+    "--rtt",
+    default=0.0,
+    show_default=True,
+    help="Round trip between regions, in ms, through a delay line (80-250 for real distances).",
+)
+def demo(seconds: float, count: int, rate: float, rtt: float) -> None:
     """Watch regions converge: real Redis servers, RQ workers and exporters on this machine.
 
     Page views arrive in every region; one region is cut off from the others
@@ -150,7 +156,7 @@ def demo(seconds: float, count: int, rate: float) -> None:
 
     console = Console(highlight=False)
     try:
-        runner = Demo(seconds=seconds, regions=count, rate=rate, console=console)
+        runner = Demo(seconds=seconds, regions=count, rate=rate, console=console, rtt=rtt)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
 

@@ -1,22 +1,35 @@
-"""A TCP link between two regions that the demo can cut and restore (a network partition).
+"""A TCP link between two regions that can be cut and restored, and that can delay.
 
 Each region reaches each peer's Redis through one of these: a loopback
 forwarder. Cutting it closes its connections and refuses new ones, exactly
 what a partition looks like to a sync worker; the region's own Redis stays
 reachable for its local writes.
+
+With ``delay`` (seconds, one way) it is a *delay line*: every chunk read
+from one side is delivered to the other ``delay`` later, in order, while
+later chunks are already on their way. A round trip costs ``2 * delay`` and
+throughput is kept (a pipeline of a thousand commands still costs one round
+trip), as on a long-distance link: regions are 80-250 ms apart.
 """
 
 from __future__ import annotations
 
+import queue
 import socket
 import threading
+import time
 
 from crdtredis.embedded import free_port
 
 
 class Link:
-    def __init__(self, target_port: int) -> None:
+    """A loopback forwarder to ``target_port``; ``delay`` seconds each way (0: none)."""
+
+    def __init__(self, target_port: int, delay: float = 0.0) -> None:
+        if delay < 0:
+            raise ValueError(f"a link's delay must be >= 0 seconds, got {delay}")
         self.target_port = target_port
+        self.delay = delay
         self.port = free_port()
         self._cut = threading.Event()
         self._closed = threading.Event()
@@ -75,17 +88,49 @@ class Link:
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
     def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        """Forward ``source`` to ``sink``, through a delay line when there is a delay."""
+        line: queue.Queue[tuple[float, bytes]] | None = None
+        if self.delay:
+            line = queue.Queue()
+            threading.Thread(target=self._deliver, args=(line, source, sink), daemon=True).start()
         try:
             while data := source.recv(65536):
+                if line is None:
+                    sink.sendall(data)
+                else:
+                    line.put((time.monotonic() + self.delay, data))
+        except OSError:
+            pass
+        finally:
+            if line is None:
+                self._hang_up(source, sink)
+            else:
+                line.put((0.0, b""))  # the end, behind what is still on its way
+
+    def _deliver(
+        self, line: queue.Queue[tuple[float, bytes]], source: socket.socket, sink: socket.socket
+    ) -> None:
+        """Send each chunk when its time comes; hang up after the last."""
+        try:
+            while data := self._next(line):
                 sink.sendall(data)
         except OSError:
             pass
         finally:
-            for sock in (source, sink):
-                try:
-                    sock.close()
-                except OSError:
-                    pass
-            with self._lock:
-                self._open.discard(source)
-                self._open.discard(sink)
+            self._hang_up(source, sink)
+
+    @staticmethod
+    def _next(line: queue.Queue[tuple[float, bytes]]) -> bytes:
+        due, data = line.get()
+        time.sleep(max(0.0, due - time.monotonic()))
+        return data
+
+    def _hang_up(self, source: socket.socket, sink: socket.socket) -> None:
+        for sock in (source, sink):
+            try:
+                sock.close()
+            except OSError:
+                pass
+        with self._lock:
+            self._open.discard(source)
+            self._open.discard(sink)

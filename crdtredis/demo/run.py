@@ -67,6 +67,7 @@ class Demo:
         rate: float = 50.0,
         console: Console | None = None,
         interval: float = 0.5,
+        rtt: float = 0.0,
     ) -> None:
         if not 2 <= regions <= len(REGION_NAMES):
             raise ValueError(f"--regions must be between 2 and {len(REGION_NAMES)}, got {regions}")
@@ -74,6 +75,10 @@ class Demo:
             raise ValueError(f"--seconds must be at least 4, got {seconds:g}")
         if rate <= 0:
             raise ValueError(f"--rate must be positive, got {rate:g}")
+        if not 0 <= rtt <= 5000:
+            raise ValueError(f"--rtt must be between 0 and 5000 ms, got {rtt:g}")
+        #: One-way delay of every link between regions (seconds): half the round trip.
+        self.delay = rtt / 2000
         self.seconds = seconds
         self.names = list(REGION_NAMES[:regions])
         self.rate = rate
@@ -96,7 +101,7 @@ class Demo:
         for a in self.names:
             for b in self.names:
                 if a != b:
-                    self.links[(a, b)] = Link(self.servers[b].port)
+                    self.links[(a, b)] = Link(self.servers[b].port, delay=self.delay)
         for name in self.names:
             env = self._env(name)
             log = open(self.logs / f"worker-{name}.log", "wb")  # noqa: SIM115 - owned by the process

@@ -57,9 +57,9 @@ def running(pid: int) -> bool:
         return False
 
 
-def test_demo_converges_and_cleans_up() -> None:
+def test_demo_converges_through_delay_lines_and_cleans_up() -> None:
     done = subprocess.run(
-        [CONSOLE_SCRIPT, "demo", "--seconds", "10"],
+        [CONSOLE_SCRIPT, "demo", "--seconds", "10", "--rtt", "100"],  # regions 100 ms apart
         capture_output=True,
         text=True,
         timeout=240,
@@ -111,6 +111,7 @@ def test_an_interrupt_stops_everything(sig: signal.Signals) -> None:
     [
         (["--regions", "9"], "--regions must be between 2 and 6"),
         (["--seconds", "1"], "--seconds must be at least 4"),
+        (["--rtt", "-5"], "--rtt must be between 0 and 5000 ms"),
     ],
 )
 def test_bad_demo_options_are_exit_2(args: list[str], message: str) -> None:
