@@ -82,6 +82,8 @@ class Link:
                 client.close()
                 continue
             upstream.settimeout(None)
+            for sock in (client, upstream):  # no Nagle wait on the delayed chunks
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self._open.update((client, upstream))
             for a, b in ((client, upstream), (upstream, client)):

@@ -85,6 +85,38 @@ class Peer:
         identity = RegionIdentity.from_fields(fields, where).check_layout(where)
         return PeerIncarnation(self, identity, KeyLayout(self.prefix, identity.shards))
 
+    def survey(self, puller: str, after: Sequence[int], limit: int) -> Survey | None:
+        """What a pass needs first, in one round trip: the identity, the heads, the
+        puller's cursor, and the first page of changes past ``after`` (the puller's
+        cursor as stored). None when the peer holds no identity.
+
+        The page counts only if the peer still has ``len(after)`` shards and
+        the cursor belongs to its incarnation (the caller checks); it is read
+        before the heads, so a trim mark that overtook it shows (see
+        :meth:`PeerIncarnation.changes`).
+        """
+        layout = KeyLayout(self.prefix, len(after))
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(layout.identity_key)
+        shape = PeerIncarnation(self, _NO_IDENTITY, layout)
+        shape.queue_changes(pipe, dict(enumerate(after)), limit)
+        shape.queue_heads(pipe, puller)
+        replies = pipe.execute(raise_on_error=False)
+        fields = replies[0]
+        if isinstance(fields, Exception):
+            raise fields
+        if not fields:
+            return None
+        where = f"peer {self.name} ({self.where})"
+        identity = RegionIdentity.from_fields(fields, where).check_layout(where)
+        source = PeerIncarnation(self, identity, KeyLayout(self.prefix, identity.shards))
+        if identity.shards != len(after):
+            return Survey(source, source.heads(puller), list(after), None, set())
+        pages = replies[1 : 1 + len(after)]
+        heads = shape.parse_heads(replies[1 + len(after) :], puller)
+        page, trimmed = shape.parse_changes(dict(enumerate(after)), pages, heads.trims)
+        return Survey(source, heads, list(after), page, trimmed)
+
     def ping(self) -> bool:
         try:
             return bool(self.client.ping())
@@ -119,6 +151,20 @@ class PeerHeads:
 
 
 @dataclass(frozen=True)
+class Survey:
+    """What :meth:`Peer.survey` read in its one round trip."""
+
+    source: PeerIncarnation
+    heads: PeerHeads
+    #: The cursor the page was read past.
+    after: list[int]
+    #: The first page past ``after`` (None: the peer's shard count differs).
+    page: dict[int, Changes] | None
+    #: Shards whose index was trimmed past ``after`` (empty pages).
+    trimmed: set[int]
+
+
+@dataclass(frozen=True)
 class PeerIncarnation:
     """A peer with the identity it had when opened, and its key layout; reads go through it."""
 
@@ -140,11 +186,17 @@ class PeerIncarnation:
         (skipped), so the other shards still sync. One round trip.
         """
         pipe = self._pipeline()
+        self.queue_heads(pipe, puller)
+        return self.parse_heads(pipe.execute(raise_on_error=False), puller)
+
+    def queue_heads(self, pipe: Any, puller: str) -> None:
         for shard in range(self.layout.shards):
             pipe.hmget(self.layout.head_key(shard), "v", "trim")
             pipe.zrevrange(self.layout.changes_key(shard), 0, 0, withscores=True)
         pipe.hgetall(self.layout.cursor_key(puller))
-        replies = pipe.execute(raise_on_error=False)
+
+    def parse_heads(self, replies: list[Any], puller: str) -> PeerHeads:
+        replies = list(replies)
         theirs = replies.pop()
         cursor = Cursor.parse(puller, theirs) if isinstance(theirs, dict) else None
         trims = [0] * self.layout.shards
@@ -189,8 +241,17 @@ class PeerIncarnation:
         before the read would show in the mark, since marks only grow.
         """
         pipe = self._pipeline()
-        shards = list(after)
-        for shard in shards:
+        self.queue_changes(pipe, after, limit)
+        for shard in after:
+            pipe.hget(self.layout.head_key(shard), "trim")
+        replies = pipe.execute()
+        trims = [0] * self.layout.shards
+        for shard, trim in zip(after, replies[len(after) :], strict=True):
+            trims[shard] = int(trim) if trim is not None and trim.isdigit() else 0
+        return self.parse_changes(after, replies[: len(after)], trims)
+
+    def queue_changes(self, pipe: Any, after: Mapping[int, int], limit: int) -> None:
+        for shard in after:
             pipe.zrangebyscore(
                 self.layout.changes_key(shard),
                 f"({after[shard]}",
@@ -200,17 +261,21 @@ class PeerIncarnation:
                 withscores=True,
                 score_cast_func=int,
             )
-            pipe.hget(self.layout.head_key(shard), "trim")
-        replies = pipe.execute()
+
+    @staticmethod
+    def parse_changes(
+        after: Mapping[int, int], found: list[Any], trims: list[int]
+    ) -> tuple[dict[int, Changes], set[int]]:
         pages: dict[int, Changes] = {}
         trimmed: set[int] = set()
-        for i, shard in enumerate(shards):
-            found, trim = replies[2 * i], replies[2 * i + 1]
-            if trim is not None and trim.isdigit() and int(trim) > after[shard]:
+        for shard, entries in zip(after, found, strict=True):
+            if isinstance(entries, Exception):
+                raise entries
+            if trims[shard] > after[shard]:
                 trimmed.add(shard)
                 pages[shard] = []
             else:
-                pages[shard] = [(name, int(version)) for name, version in found]
+                pages[shard] = [(name, int(version)) for name, version in entries]
         return pages, trimmed
 
     def pending(self, after: Sequence[int]) -> int:
@@ -298,3 +363,7 @@ class PeerIncarnation:
         for name in names:
             pipe.hgetall(self.layout.data_key(name))
         return list(pipe.execute(raise_on_error=False))
+
+
+#: Stands in for an identity not read yet (a survey queues its reads by shard count alone).
+_NO_IDENTITY = RegionIdentity("unknown", "", 0, 0.0)

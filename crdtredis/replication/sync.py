@@ -17,7 +17,7 @@ from crdtredis.replication import frontier, probe, stats
 from crdtredis.replication.collection import Collector
 from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.lock import PassLock
-from crdtredis.replication.peer import Changes, Peer, PeerHeads, PeerIncarnation
+from crdtredis.replication.peer import Changes, Peer, PeerHeads, PeerIncarnation, Survey
 from crdtredis.store.expiry import EXPIRY_FIELD
 from crdtredis.store.region import RegionStore
 
@@ -138,14 +138,15 @@ class Syncer:
         return report
 
     def _pull(self, peer: Peer, report: PeerReport) -> None:
-        source = peer.open()
+        local = self._local_incarnation()
+        first = self._survey(peer)
+        source = first.source if first is not None else peer.open()
         if source is None:
             return
-        local = self._local_incarnation()
         self._register_replicas(source)
         self._retry_obstructed(source, report)
         cursor, report.full_resync = Cursor.load(self.region, peer.name, source.identity, local)
-        survey = source.heads(self.region.name)
+        survey = first.heads if first is not None else source.heads(self.region.name)
         self._check_not_rolled_back(peer, survey.cursor_on_puller)
         frontier.remember(
             self.region, peer.name, survey.cursor_on_puller, source.identity.incarnation
@@ -155,9 +156,20 @@ class Syncer:
             report.shard_problems[shard] = problem
             log.warning("sync %s <- %s: %s", self.region.name, peer.name, problem)
         due = self._due(source, survey, cursor, report)
+        ready = first is not None and first.page is not None
+        if ready and first is not None and any(first.after[s] != v for s, v in due.items()):
+            ready = False  # a shard started over or was resynced: the page is stale
+        incomplete = bool(survey.problems) or report.full_resync
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pull-{peer.name}") as reader:
             # Read the next page from the peer while this one merges locally.
-            fetch = reader.submit(self._fetch, source, due) if due else None
+            if not due:
+                fetch = None
+            elif ready and first is not None and first.page is not None:
+                # Every shard, as the survey read it (its page size depends on that).
+                page = {s: first.page[s] if s in due else [] for s in first.page}
+                fetch = reader.submit(self._states, source, page, first.trimmed & set(due))
+            else:
+                fetch = reader.submit(self._fetch, source, due)
             while fetch is not None:
                 page, stored, registry, trimmed = fetch.result()
                 limit = self._limit(len(page))
@@ -167,6 +179,7 @@ class Syncer:
                     if len(entries) == limit
                 }
                 fetch = reader.submit(self._fetch, source, due) if due else None
+                incomplete = incomplete or bool(trimmed) or bool(due)
                 if trimmed:
                     # Trimmed under this pass (by a peer's pull the source was waiting
                     # for): the cursor stays, and the next pass resyncs these shards.
@@ -186,7 +199,8 @@ class Syncer:
                 )
         report.peer_version = sum(h or 0 for h in heads)
         report.cursor_version = cursor.total
-        report.lag = source.pending(cursor.versions)
+        # A pass that read every change its survey listed has no lag to ask for.
+        report.lag = source.pending(cursor.versions) if incomplete else 0
 
     def _due(
         self, source: PeerIncarnation, survey: PeerHeads, cursor: Cursor, report: PeerReport
@@ -352,12 +366,28 @@ class Syncer:
                 log.warning("sync %s <- %s: %s", self.region.name, report.peer, error)
         return set(merged.obstructed)
 
+    def _survey(self, peer: Peer) -> Survey | None:
+        """The peer's identity, heads and first page in one round trip, when this region
+        holds a cursor for it (else None: the pass opens the peer and reads its heads)."""
+        stored = Cursor.parse(
+            peer.name, self.region.client.hgetall(self.region.layout.cursor_key(peer.name))
+        )
+        if stored is None:
+            return None
+        return peer.survey(self.region.name, stored.versions, self._limit(len(stored.versions)))
+
     def _fetch(
         self, source: PeerIncarnation, after: dict[int, int]
     ) -> tuple[dict[int, Changes], dict[str, Any], dict[str, str], set[int]]:
         """One page: what changed past ``after`` in each shard, those objects' hashes,
         the peer's replica registry, and the shards trimmed past ``after``."""
         page, trimmed = source.changes(after, self._limit(len(after)))
+        return self._states(source, page, trimmed)
+
+    def _states(
+        self, source: PeerIncarnation, page: dict[int, Changes], trimmed: set[int]
+    ) -> tuple[dict[int, Changes], dict[str, Any], dict[str, str], set[int]]:
+        """The hashes (or graves) of a page's objects, and the registry read after them."""
         names = [name for entries in page.values() for name, _ in entries]
         read, graves, registry = source.read_page(names)
         stored = self._hashes(names, read)
