@@ -13,6 +13,7 @@ of graves per shard, so its cost does not grow with the key count.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -62,17 +63,22 @@ class Collector:
         self.every = every
         self.horizon = horizon
         self._last = float("-inf")
+        self._round = threading.Lock()
         self._cursors: dict[int, int] = {}
         #: Per shard, the version up to which objects were swept.
         self._swept: dict[int, int] = {}
         self._incarnation = region.incarnation
 
     def maybe_collect(self) -> int:
-        """A round if the last one is ``every`` seconds old; how many graves went."""
-        if time.monotonic() - self._last < self.every:
+        """A round if the last one is ``every`` seconds old and none is under way in
+        this process (passes from several peers end at once); how much went."""
+        if time.monotonic() - self._last < self.every or not self._round.acquire(blocking=False):
             return 0
-        self._last = time.monotonic()
-        return self.collect()
+        try:
+            self._last = time.monotonic()
+            return self.collect()
+        finally:
+            self._round.release()
 
     def collect(self) -> int:
         """One round over every shard; how much went (0 while any peer is unknown)."""
