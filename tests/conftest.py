@@ -48,7 +48,9 @@ def redis_server(redis_servers: ServerFactory) -> RedisServer:
 def regions() -> Iterator[Regions]:
     """Three regions, eu, us and ap, each on its own real redis-server (with AOF)."""
     servers = {name: RedisServer(appendonly=True).start() for name in NAMES}
-    yield Regions(servers)
+    regions = Regions(servers)
+    yield regions
+    regions.close()
     for server in servers.values():
         server.stop()
 

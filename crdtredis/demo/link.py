@@ -128,7 +128,13 @@ class Link:
         return data
 
     def _hang_up(self, source: socket.socket, sink: socket.socket) -> None:
+        """Close both ends. A shutdown first: a close alone sends nothing while
+        the other direction's thread still waits in recv on the socket."""
         for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
             try:
                 sock.close()
             except OSError:

@@ -166,47 +166,14 @@ class Syncer:
             report.shard_problems[shard] = problem
             log.warning("sync %s <- %s: %s", self.region.name, peer.name, problem)
         due = self._due(source, survey, cursor, report)
-        ready = first is not None and first.page is not None
-        if ready and first is not None and any(first.after[s] != v for s, v in due.items()):
-            ready = False  # a shard started over or was resynced: the page is stale
-        incomplete = bool(survey.problems) or report.full_resync
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pull-{peer.name}") as reader:
-            # Read the next page from the peer while this one merges locally.
-            if not due:
-                fetch = None
-            elif ready and first is not None and first.page is not None:
+        prefetched = None
+        if first is not None and first.page is not None:
+            if all(first.after[s] == v for s, v in due.items()):  # else a shard started over
                 # Every shard, as the survey read it (its page size depends on that).
                 page = {s: first.page[s] if s in due else [] for s in first.page}
-                fetch = reader.submit(self._states, source, page, first.trimmed & set(due))
-            else:
-                fetch = reader.submit(self._fetch, source, due)
-            while fetch is not None:
-                page, stored, registry, trimmed = fetch.result()
-                limit = self._limit(len(page))
-                due = {
-                    shard: entries[-1][1]
-                    for shard, entries in page.items()
-                    if len(entries) == limit
-                }
-                fetch = reader.submit(self._fetch, source, due) if due else None
-                incomplete = incomplete or bool(trimmed) or bool(due)
-                if trimmed:
-                    # Trimmed under this pass (by a peer's pull the source was waiting
-                    # for): the cursor stays, and the next pass resyncs these shards.
-                    log.info(
-                        "sync %s <- %s: shards %s trimmed past the cursor during the "
-                        "pass; resynced next pass",
-                        self.region.name,
-                        peer.name,
-                        sorted(trimmed),
-                    )
-                self._register_replicas(source, registry)
-                self._merge_page(report, stored)
-                report.keys_read += sum(len(entries) for entries in page.values())
-                cursor.advance(
-                    self.region,
-                    {shard: entries[-1][1] for shard, entries in page.items() if entries},
-                )
+                prefetched = (page, first.trimmed & set(due))
+        read_all = self._pages(source, cursor, due, prefetched, report)
+        incomplete = bool(survey.problems) or report.full_resync or not read_all
         report.peer_version = sum(h or 0 for h in heads)
         report.cursor_version = cursor.total
         # A pass that read every change its survey listed has no lag to ask for.
@@ -239,6 +206,47 @@ class Syncer:
             for shard, head in enumerate(heads)
             if head is not None and head > cursor.versions[shard]
         }
+
+    def _pages(
+        self,
+        source: PeerIncarnation,
+        cursor: Cursor,
+        due: dict[int, int],
+        prefetched: tuple[dict[int, Changes], set[int]] | None,
+        report: PeerReport,
+    ) -> bool:
+        """Pull the ``due`` shards page by page, the next page read while this one
+        merges; True when every change listed was read (no shard trimmed under it)."""
+        read_all = True
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"pull-{report.peer}") as reader:
+            if not due:
+                fetch = None
+            elif prefetched is not None:
+                fetch = reader.submit(self._states, source, *prefetched)
+            else:
+                fetch = reader.submit(self._fetch, source, due)
+            while fetch is not None:
+                page, stored, registry, trimmed = fetch.result()
+                limit = self._limit(len(page))
+                due = {s: entries[-1][1] for s, entries in page.items() if len(entries) == limit}
+                fetch = reader.submit(self._fetch, source, due) if due else None
+                if trimmed:
+                    # Trimmed under this pass (by a pull the source was waiting for):
+                    # the cursor stays, and the next pass resyncs these shards.
+                    read_all = False
+                    log.info(
+                        "sync %s <- %s: shards %s trimmed past the cursor during the pass",
+                        self.region.name,
+                        report.peer,
+                        sorted(trimmed),
+                    )
+                self._register_replicas(source, registry)
+                self._merge_page(report, stored)
+                report.keys_read += sum(len(entries) for entries in page.values())
+                cursor.advance(
+                    self.region, {s: entries[-1][1] for s, entries in page.items() if entries}
+                )
+        return read_all
 
     def _resync(self, source: PeerIncarnation, behind: dict[int, int], report: PeerReport) -> None:
         """Merge every object and grave of the ``behind`` shards, found by scanning the peer.

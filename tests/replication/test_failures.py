@@ -18,7 +18,11 @@ from tests.replication.conftest import Regions, converge
 pytestmark = pytest.mark.integration
 
 
-def test_a_stopped_peer_is_reported_and_caught_up_after_restart(regions: Regions) -> None:
+@pytest.mark.parametrize("delay", [0.0, 0.05], ids=["loopback", "100ms-rtt"])
+def test_a_stopped_peer_is_reported_and_caught_up_after_restart(
+    regions: Regions, delay: float
+) -> None:
+    regions.delay = delay
     eu, us, ap = regions.all()
     us.counter("c").incr(2)
     converge([eu, us, ap])
@@ -40,7 +44,9 @@ def test_a_stopped_peer_is_reported_and_caught_up_after_restart(regions: Regions
     assert stats.read(eu, "us").failures == 0
 
 
-def test_a_hung_peer_costs_one_timeout_not_a_hang(regions: Regions) -> None:
+@pytest.mark.parametrize("delay", [0.0, 0.05], ids=["loopback", "100ms-rtt"])
+def test_a_hung_peer_costs_one_timeout_not_a_hang(regions: Regions, delay: float) -> None:
+    regions.delay = delay
     eu = regions.open("eu", peer_timeout=0.5)
     us = regions.open("us")
     us.counter("c").incr()
@@ -57,9 +63,11 @@ def test_a_hung_peer_costs_one_timeout_not_a_hang(regions: Regions) -> None:
     assert eu.counter("c").value() == 1
 
 
+@pytest.mark.parametrize("delay", [0.0, 0.05], ids=["loopback", "100ms-rtt"])
 def test_a_wiped_region_gets_a_new_incarnation_and_loses_nothing_that_left_it(
-    regions: Regions,
+    regions: Regions, delay: float
 ) -> None:
+    regions.delay = delay
     eu, us, ap = regions.all()
     eu.counter("views").incr(5)
     eu.orset("tags").add("kept")
