@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from crdtredis import Region
+from crdtredis.demo.link import Link
 from crdtredis.embedded import RedisServer
 
 CONSOLE_SCRIPT = str(Path(sys.executable).parent / "crdtredis")
@@ -71,14 +72,23 @@ def idle_pass(small: int, large: int, repeats: int = 20) -> tuple[float, float]:
     return timings[large], timings[small]
 
 
-def latency(probes: int, interval: float = 0.5) -> tuple[float, float, float]:
-    """p50, p99 and max seconds from a write to its visibility in both other regions."""
+def latency(probes: int, interval: float = 0.5, rtt: float = 0.0) -> tuple[float, float, float]:
+    """p50, p99 and max seconds from a write to its visibility in both other regions.
+
+    With ``rtt`` (seconds) every region reaches its peers through a delay
+    line of half that each way, as regions far apart do.
+    """
     names = ("eu", "us", "ap")
     servers = {name: RedisServer().start() for name in names}
+    links = {
+        (a, b): Link(servers[b].port, delay=rtt / 2) for a in names for b in names if a != b and rtt
+    }
     workers = []
     try:
         for name in names:
-            peers = ",".join(f"{p}={servers[p].url}" for p in names if p != name)
+            peers = ",".join(
+                f"{p}={links[(name, p)].url if rtt else servers[p].url}" for p in names if p != name
+            )
             env = {
                 **os.environ,
                 "CRDTREDIS_REGION": name,
@@ -115,6 +125,8 @@ def latency(probes: int, interval: float = 0.5) -> tuple[float, float, float]:
         p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
         return p50, p99, samples[-1]
     finally:
+        for link in links.values():
+            link.close()
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
         for worker in workers:

@@ -348,6 +348,11 @@ class Guard:
         """
         head = self.layout.head_key(shard)
         self.refresh()
+        mark = f"shard:{shard}"
+        # The mark first, then the head: a shard is marked only once its head
+        # exists, so a mark read before a missing head means the data was lost,
+        # while a writer that gives the shard a head meanwhile is seen below.
+        marked = self.client.hget(self.layout.identity_key, mark)
         held = self.client.hget(head, "inc")
         if held is not None:
             # STALE, or given a head since the refusal (by this process for
@@ -355,8 +360,7 @@ class Guard:
             if held != self.incarnation:
                 self.take_over(shard)
             return
-        mark = f"shard:{shard}"
-        if self.client.hget(self.layout.identity_key, mark):
+        if marked:
             self.renew(f"shard {shard} lost its data")
         owner = self.scripts.call(
             script("init_shard"), [head], [self.incarnation, str(self.identity.epoch)]

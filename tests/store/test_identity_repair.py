@@ -9,6 +9,8 @@ head is never handed back to an older incarnation.
 
 from __future__ import annotations
 
+import threading
+
 from crdtredis.store import RegionStore
 from tests.store.conftest import Backend
 
@@ -65,3 +67,28 @@ def test_a_new_identity_outranks_heads_left_from_before(backend: Backend) -> Non
     again = RegionStore("eu", client)
     assert again.identity.epoch == 3
     assert again.counter("x").incr() == 3
+
+
+def test_writers_giving_a_fresh_shard_its_head_at_once_take_it_for_no_loss(
+    server_backend: Backend,
+) -> None:
+    """Two writers meet a shard with no head; the second must not see the first's
+    mark as a loss (its head exists by then)."""
+    for _ in range(30):
+        client = server_backend()
+        writers = [RegionStore("eu", client, shards=1) for _ in range(4)]
+        incarnation = writers[0].incarnation
+        start = threading.Barrier(len(writers))
+
+        threads = [threading.Thread(target=write, args=(w, start)) for w in writers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert RegionStore("eu", client).incarnation == incarnation
+        assert RegionStore("eu", client).counter("c").value() == len(writers)
+
+
+def write(region: RegionStore, start: threading.Barrier) -> None:
+    start.wait()
+    region.counter("c").incr()
