@@ -270,7 +270,8 @@ class PeerIncarnation:
         trimmed: set[int] = set()
         for shard, entries in zip(after, found, strict=True):
             if isinstance(entries, Exception):
-                raise entries
+                pages[shard] = []  # a corrupt index: its heads report it, and it is skipped
+                continue
             if trims[shard] > after[shard]:
                 trimmed.add(shard)
                 pages[shard] = []

@@ -173,7 +173,8 @@ class Syncer:
                 page = {s: first.page[s] if s in due else [] for s in first.page}
                 prefetched = (page, first.trimmed & set(due))
         read_all = self._pages(source, cursor, due, prefetched, report)
-        incomplete = bool(survey.problems) or report.full_resync or not read_all
+        behind = any(h is not None and cursor.versions[s] < h for s, h in enumerate(heads))
+        incomplete = bool(survey.problems) or report.full_resync or not read_all or behind
         report.peer_version = sum(h or 0 for h in heads)
         report.cursor_version = cursor.total
         # A pass that read every change its survey listed has no lag to ask for.
@@ -312,7 +313,8 @@ class Syncer:
             PassAborted: the rollback was found; the next pass pulls ``peer``
                 from the start into the new incarnation.
         """
-        if theirs is None or theirs.incarnation != self.region.incarnation:
+        checked = self.region.incarnation
+        if theirs is None or theirs.incarnation != checked:
             return
         ours = self.region.head_versions()
         if len(theirs.versions) != len(ours):
@@ -323,7 +325,7 @@ class Syncer:
                     f"peer {peer.name} has merged shard {shard} of this region up to version "
                     f"{pulled}, past the {held} it holds: the Redis went back to an older copy"
                 )
-                self.region.guard.renew(reason)
+                self.region.guard.renew(reason, lost=checked)
                 raise PassAborted(
                     f"{reason}; incarnation {self.region.incarnation} begins, and the next "
                     "pass pulls this peer from the start"
@@ -387,6 +389,8 @@ class Syncer:
     def _survey(self, peer: Peer) -> Survey | None:
         """The peer's identity, heads and first page in one round trip, when this region
         holds a cursor for it (else None: the pass opens the peer and reads its heads)."""
+        if isinstance(peer.client, redis.RedisCluster):
+            return None  # its pipelines run on several nodes at once: no read comes first
         stored = Cursor.parse(
             peer.name, self.region.client.hgetall(self.region.layout.cursor_key(peer.name))
         )

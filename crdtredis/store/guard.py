@@ -352,7 +352,7 @@ class Guard:
         # The mark first, then the head: a shard is marked only once its head
         # exists, so a mark read before a missing head means the data was lost,
         # while a writer that gives the shard a head meanwhile is seen below.
-        marked = self.client.hget(self.layout.identity_key, mark)
+        seen, marked = self.client.hmget(self.layout.identity_key, "incarnation", mark)
         held = self.client.hget(head, "inc")
         if held is not None:
             # STALE, or given a head since the refusal (by this process for
@@ -361,7 +361,7 @@ class Guard:
                 self.take_over(shard)
             return
         if marked:
-            self.renew(f"shard {shard} lost its data")
+            self.renew(f"shard {shard} lost its data", lost=seen)
         owner = self.scripts.call(
             script("init_shard"), [head], [self.incarnation, str(self.identity.epoch)]
         )
@@ -380,9 +380,10 @@ class Guard:
         )
         self.client.hset(self.layout.identity_key, f"shard:{shard}", 1)
 
-    def renew(self, reason: str) -> None:
-        """Replace the incarnation found lost (unless another process already did)."""
-        lost = self.identity.incarnation
+    def renew(self, reason: str, lost: str | None = None) -> None:
+        """Replace the incarnation found lost, ``lost`` (the current one when not
+        given), unless another process or thread already did."""
+        lost = lost or self.identity.incarnation
         raw = self.scripts.call(
             script("identity_renew"),
             [self.layout.identity_key],

@@ -222,6 +222,23 @@ def test_a_peer_shard_with_a_corrupt_head_is_skipped_and_the_rest_syncs(
     assert stats.read(eu, "us").last_error == report.shard_problems[bad]
 
 
+def test_a_peer_shard_whose_index_turned_corrupt_is_skipped_and_the_rest_syncs(
+    regions: Regions,
+) -> None:
+    eu, us = regions.open("eu"), regions.open("us")
+    us.incr_many({f"c{i}": 1 for i in range(100)})
+    assert eu.sync_peer("us").ok  # eu holds a cursor now: its passes begin with a survey
+    bad = us.layout.shard_of("c0")
+    us.client.delete(us.layout.changes_key(bad))
+    us.client.set(us.layout.changes_key(bad), "garbage")
+    healthy = [f"d{i}" for i in range(100) if us.layout.shard_of(f"d{i}") != bad]
+    us.incr_many(dict.fromkeys(healthy, 1))  # writes to the bad shard are refused
+    for _ in range(2):
+        report = eu.sync_peer("us")
+        assert report.ok and bad in report.shard_problems, report.summary()
+    assert [eu.counter(name).value() for name in healthy] == [1] * len(healthy)
+
+
 def test_a_peer_head_below_its_index_does_not_resync_the_shard_every_pass(
     regions: Regions,
 ) -> None:

@@ -199,3 +199,24 @@ def test_a_restart_from_an_older_aof_that_kept_the_scripts_is_noticed(
     eu.counter("c").incr(3)  # the same process writes on
     converge([eu, us])
     assert eu.counter("c").value() == us.counter("c").value() == 11
+
+
+def test_passes_at_once_that_find_one_rollback_renew_the_incarnation_once(
+    regions: Regions,
+) -> None:
+    """Both peers have merged more of eu than it holds; eu's two passes run side by side."""
+    for _ in range(10):
+        for server in regions.servers.values():
+            server.client().flushall()
+        us, ap = regions.open("us", ()), regions.open("ap", ())
+        eu = regions.open("eu", ("us", "ap"))
+        eu.incr_many({f"c{i}": 1 for i in range(50)})
+        for peer in (us, ap):
+            cursor = {"inc": eu.incarnation, "shards": eu.layout.shards, "local": peer.incarnation}
+            cursor.update({str(s): 10**6 for s in range(eu.layout.shards)})
+            peer.client.hset(peer.layout.cursor_key("eu"), mapping=cursor)
+        before = eu.incarnation
+        reports = eu.sync()
+        assert any("older copy" in str(r.error) for r in reports)
+        epochs = int(eu.client.hget(eu.layout.identity_key, "epoch"))
+        assert eu.incarnation != before and epochs == 2  # one renewal, not one per pass
