@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from crdtredis.replication import relay
+from crdtredis.replication import relay, stats
 from crdtredis.replication.frontier import frontier, merged_by
 from crdtredis.replication.peer import Peer
 from crdtredis.store.expiry import now_ms
@@ -39,6 +39,9 @@ SWEEP_SECONDS = 0.5
 #: Seconds a grave stays past its expiry time at least (see collect_graves.lua):
 #: longer than a grave takes to reach every region, plus the clocks' skew.
 GRAVE_HORIZON = 3600.0
+#: Seconds without a successful pass from a peer after which collection looks
+#: for proof of what it merged through the other peers (see relay.py).
+RELAY_AFTER = 30.0
 #: Most graves status and metrics look at (the count says "at least" past it).
 WAITING_LIMIT = 10_000
 
@@ -168,9 +171,10 @@ class Collector:
         """Collect (without trimming) objects past the frontier that every peer behind
         them has merged through a middle region (:mod:`crdtredis.replication.relay`)."""
         region, layout = self.region, self.region.layout
+        far = [p for p in self.peers if self._cut_off(p)]
         merged = {p: merged_by(region, p) for p in self.peers}
         known = [v for v in merged.values() if v is not None]
-        if not self.relays or not known:
+        if not self.relays or not known or not far:
             return 0
         low = [max(floor[s] if floor else 0, self._relayed.get(s, 0)) for s in range(layout.shards)]
         reach = [max(v[s] for v in known) for s in range(layout.shards)]
@@ -207,6 +211,14 @@ class Collector:
                     break
                 self._relayed[h.shard] = version
         return sum(n or 0 for n in self._run(calls))
+
+    def _cut_off(self, peer: str) -> bool:
+        """No pass from ``peer`` has succeeded for ``RELAY_AFTER`` seconds (or ever).
+        Proof is sought through middle regions only while some peer is cut off:
+        in a healthy mesh every peer soon pulls for itself, and the relays are
+        not asked at every round."""
+        seen = stats.read(self.region, peer).last_success
+        return seen is None or time.time() - seen > RELAY_AFTER
 
     def _run(self, calls: list[Call]) -> list[int | None]:
         """Each call's count of what it dropped (a list of counts is summed); None if it failed."""

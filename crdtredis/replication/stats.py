@@ -95,7 +95,10 @@ def record(region: RegionStore, report: PeerReport) -> None:
     key = region.layout.sync_stats_key(report.peer)
     now = time.time()
     pipe = region.client.pipeline(transaction=False)
-    pipe.hset(key, "last_attempt", f"{now:.6f}")
+    # When the pass began: the scheduler counts the interval from there, so
+    # passes over a slow link come every interval, not every interval plus
+    # a pass.
+    pipe.hset(key, "last_attempt", f"{now - report.duration:.6f}")
     pipe.hincrby(key, "passes_total", 1)
     if report.skipped:
         pipe.execute()
