@@ -30,16 +30,22 @@ class Cursor:
 
     @classmethod
     def load(
-        cls, region: RegionStore, peer: str, identity: RegionIdentity, local: str = ""
+        cls,
+        region: RegionStore,
+        peer: str,
+        identity: RegionIdentity,
+        local: str = "",
+        stored: Cursor | None = None,
     ) -> tuple[Cursor, bool]:
         """This region's cursor for ``peer``; True as second item when it was reset.
 
         A cursor stored for another incarnation or shard count of the peer,
         or in another local incarnation than ``local`` (the region's current
-        one by default), is reset to zero (full resync).
+        one by default), is reset to zero (full resync). ``stored`` is the
+        cursor as this pass already read it (read here when not given).
         """
         local = local or region.incarnation
-        found = cls.parse(peer, region.client.hgetall(region.layout.cursor_key(peer)))
+        found = stored or cls.stored(region, peer)
         if (
             found is None
             or found.incarnation != identity.incarnation
@@ -48,6 +54,11 @@ class Cursor:
         ):
             return cls(peer, identity.incarnation, [0] * identity.shards, local), True
         return found, False
+
+    @classmethod
+    def stored(cls, region: RegionStore, peer: str) -> Cursor | None:
+        """This region's cursor for ``peer`` as stored, whatever it belongs to; None if none."""
+        return cls.parse(peer, region.client.hgetall(region.layout.cursor_key(peer)))
 
     @classmethod
     def parse(cls, peer: str, fields: dict[str, str]) -> Cursor | None:

@@ -149,13 +149,16 @@ class Syncer:
 
     def _pull(self, peer: Peer, report: PeerReport) -> None:
         local = self._local_incarnation()
-        first = self._survey(peer)
+        stored = Cursor.stored(self.region, peer.name)
+        first = self._survey(peer, stored)
         source = first.source if first is not None else peer.open()
         if source is None:
             return
         self._register_replicas(source)
         self._retry_obstructed(source, report)
-        cursor, report.full_resync = Cursor.load(self.region, peer.name, source.identity, local)
+        cursor, report.full_resync = Cursor.load(
+            self.region, peer.name, source.identity, local, stored
+        )
         survey = first.heads if first is not None else source.heads(self.region.name)
         self._check_not_rolled_back(peer, survey.cursor_on_puller)
         frontier.remember(
@@ -386,16 +389,12 @@ class Syncer:
                 log.warning("sync %s <- %s: %s", self.region.name, report.peer, error)
         return set(merged.obstructed)
 
-    def _survey(self, peer: Peer) -> Survey | None:
+    def _survey(self, peer: Peer, stored: Cursor | None) -> Survey | None:
         """The peer's identity, heads and first page in one round trip, when this region
-        holds a cursor for it (else None: the pass opens the peer and reads its heads)."""
-        if isinstance(peer.client, redis.RedisCluster):
-            return None  # its pipelines run on several nodes at once: no read comes first
-        stored = Cursor.parse(
-            peer.name, self.region.client.hgetall(self.region.layout.cursor_key(peer.name))
-        )
-        if stored is None:
-            return None
+        holds a cursor for it, ``stored`` (else None: the pass opens the peer and reads
+        its heads)."""
+        if stored is None or isinstance(peer.client, redis.RedisCluster):
+            return None  # a cluster's pipelines run on several nodes at once: no read first
         return peer.survey(self.region.name, stored.versions, self._limit(len(stored.versions)))
 
     def _fetch(
