@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from crdtredis.replication import relay, stats
-from crdtredis.replication.frontier import frontier, merged_by
+from crdtredis.replication.frontier import frontier, merged_by_each
 from crdtredis.replication.peer import Peer
 from crdtredis.store.expiry import now_ms
 from crdtredis.store.layout import GRAVE_PREFIX
@@ -91,9 +91,10 @@ class Collector:
             self._cursors.clear()
             self._swept.clear()
             self._relayed.clear()
-        floor = frontier(self.region, self.peers)
+        merged = merged_by_each(self.region, self.peers)
+        floor = frontier(merged)
         done = 0 if floor is None else self._graves(floor) + self._tombstones(floor)
-        return done + self._through_relays(floor)
+        return done + self._through_relays(floor, merged)
 
     def _graves(self, floor: list[int]) -> int:
         """Drop graves (and index entries) of expired names every peer has merged."""
@@ -167,12 +168,11 @@ class Collector:
                 break
         return dropped
 
-    def _through_relays(self, floor: list[int] | None) -> int:
+    def _through_relays(self, floor: list[int] | None, merged: dict[str, list[int] | None]) -> int:
         """Collect (without trimming) objects past the frontier that every peer behind
         them has merged through a middle region (:mod:`crdtredis.replication.relay`)."""
         region, layout = self.region, self.region.layout
         far = [p for p in self.peers if self._cut_off(p)]
-        merged = {p: merged_by(region, p) for p in self.peers}
         known = [v for v in merged.values() if v is not None]
         if not self.relays or not known or not far:
             return 0
@@ -248,7 +248,7 @@ class Waiting:
 def waiting(region: RegionStore, peers: Sequence[str], limit: int = WAITING_LIMIT) -> Waiting:
     """Count graves waiting for collection (up to ``limit`` looked at), for status and metrics."""
     layout = region.layout
-    merged = {p: merged_by(region, p) for p in peers}
+    merged = merged_by_each(region, peers)
     held = dict.fromkeys(peers, 0)
     total = 0
     for shard in range(layout.shards):

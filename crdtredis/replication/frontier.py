@@ -17,7 +17,7 @@ older incarnation says nothing about this one).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from crdtredis.replication.cursor import Cursor
 from crdtredis.store.region import RegionStore
@@ -55,17 +55,15 @@ def merged_by(region: RegionStore, peer: str) -> list[int] | None:
     return list(seen.versions)
 
 
-def frontier(region: RegionStore, peers: Iterable[str]) -> list[int] | None:
-    """Per shard, the version every peer in ``peers`` has merged; None if any peer is unknown."""
-    names = list(peers)
-    if not names:
+def merged_by_each(region: RegionStore, peers: Iterable[str]) -> dict[str, list[int] | None]:
+    """:func:`merged_by` of every peer in ``peers``."""
+    return {peer: merged_by(region, peer) for peer in peers}
+
+
+def frontier(merged: Mapping[str, list[int] | None]) -> list[int] | None:
+    """Per shard, the version every peer in ``merged`` (:func:`merged_by_each`) has
+    merged; None if any peer is unknown, or there is none."""
+    if not merged or any(versions is None for versions in merged.values()):
         return None
-    lowest: list[int] | None = None
-    for name in names:
-        merged = merged_by(region, name)
-        if merged is None:
-            return None
-        lowest = (
-            merged if lowest is None else [min(a, b) for a, b in zip(lowest, merged, strict=True)]
-        )
-    return lowest
+    known = [versions for versions in merged.values() if versions is not None]
+    return [min(column) for column in zip(*known, strict=True)]
