@@ -58,11 +58,7 @@ class Link:
     def _close_connections(self) -> None:
         with self._lock:
             for sock in self._open:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                sock.close()
+                _close(sock)
             self._open.clear()
 
     def _accept(self) -> None:
@@ -128,17 +124,21 @@ class Link:
         return data
 
     def _hang_up(self, source: socket.socket, sink: socket.socket) -> None:
-        """Close both ends. A shutdown first: a close alone sends nothing while
-        the other direction's thread still waits in recv on the socket."""
         for sock in (source, sink):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            try:
-                sock.close()
-            except OSError:
-                pass
+            _close(sock)
         with self._lock:
             self._open.discard(source)
             self._open.discard(sink)
+
+
+def _close(sock: socket.socket) -> None:
+    """Shut down, then close: a close alone sends nothing while another thread
+    still waits in recv on the socket (the other direction of the link)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        sock.close()
+    except OSError:
+        pass
