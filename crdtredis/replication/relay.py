@@ -122,12 +122,12 @@ def _shown_by(
     read = _read_at(relay, asked, peers, asking)
     if read is None:
         return []
-    incarnation, found, replies, layout = read
-    theirs = Cursor.parse(asking.name, found[0]) if isinstance(found[0], dict) else None
+    incarnation, on_asking, copied, replies, layout = read
+    theirs = Cursor.parse(asking.name, on_asking) if isinstance(on_asking, dict) else None
     if theirs is None or theirs.incarnation != asking.incarnation or theirs.local != incarnation:
         return []
     copies: dict[str, list[int]] = {}
-    for p, fields in zip(sorted(peers - {relay.name}), found[1:], strict=True):
+    for p, fields in copied.items():
         cursor = Cursor.parse(p, fields) if isinstance(fields, dict) else None
         if cursor is not None and cursor.incarnation == incarnation:
             copies[p] = cursor.versions
@@ -152,9 +152,9 @@ def _shown_by(
 
 def _read_at(
     relay: Peer, asked: list[tuple[str, int, int]], peers: set[str], asking: Puller
-) -> tuple[str, list[Any], list[Any], KeyLayout] | None:
+) -> tuple[str, Any, dict[str, Any], list[Any], KeyLayout] | None:
     """The relay's incarnation, then (one round trip) its cursor on the asking region
-    and its copies of ``peers``' cursors (sorted by name), then (a second: on a
+    and its copies of ``peers``' cursors (by peer), then (a second: on a
     cluster a pipeline's parts run on several nodes at once) per object its
     entry, its shard's trim mark and owner, and whether it is kept out there."""
     try:
@@ -162,17 +162,19 @@ def _read_at(
         if source is None:
             return None
         layout = source.layout
+        ordered = sorted(peers - {relay.name})
         pipe = relay.client.pipeline(transaction=False)
         pipe.hgetall(layout.cursor_key(asking.name))
-        for p in sorted(peers - {relay.name}):
+        for p in ordered:
             pipe.hgetall(layout.merged_key(p))
-        found = pipe.execute()
+        on_asking, *copies = pipe.execute()
         pipe = relay.client.pipeline(transaction=False)
         for name, _, _ in asked:
             shard = layout.shard_of(name)
             pipe.zscore(layout.changes_key(shard), name)
             pipe.hmget(layout.head_key(shard), "trim", "inc")
             pipe.sismember(layout.retry_key(asking.name), name)
-        return source.identity.incarnation, found, pipe.execute(), layout
+        copied = dict(zip(ordered, copies, strict=True))
+        return source.identity.incarnation, on_asking, copied, pipe.execute(), layout
     except (redis.exceptions.RedisError, OSError, ValueError):
         return None

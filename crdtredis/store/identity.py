@@ -49,7 +49,7 @@ REPLICA_CANDIDATES = 4
 REGISTRY_PREFIX = "r:"
 REPLICA_PATTERN = re.compile(f"[A-Za-z0-9]{{{REPLICA_ID_LENGTH}}}")
 #: A registry entry's value: ``<region>.<incarnation>``.
-OWNER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}\.[a-z2-7]{8}")
+OWNER_PATTERN = re.compile(REGION_PATTERN.pattern + r"\.[a-z2-7]{8}")
 
 
 def check_region_name(region: object) -> str:
