@@ -71,6 +71,8 @@ class Peer:
         self.url = config.url
         self.prefix = prefix
         self.client: Any = client or peer_client(config.url, timeout=timeout, cluster=cluster)
+        #: Whether the peer's Redis runs the survey script (false once it refused).
+        self.scripted = not cluster
 
     @property
     def where(self) -> str:
@@ -84,38 +86,6 @@ class Peer:
         where = f"peer {self.name} ({self.where})"
         identity = RegionIdentity.from_fields(fields, where).check_layout(where)
         return PeerIncarnation(self, identity, KeyLayout(self.prefix, identity.shards))
-
-    def survey(self, puller: str, after: Sequence[int], limit: int) -> Survey | None:
-        """What a pass needs first, in one round trip: the identity, the heads, the
-        puller's cursor, and the first page of changes past ``after`` (the puller's
-        cursor as stored). None when the peer holds no identity.
-
-        The page counts only if the peer still has ``len(after)`` shards and
-        the cursor belongs to its incarnation (the caller checks); it is read
-        before the heads, so a trim mark that overtook it shows (see
-        :meth:`PeerIncarnation.changes`).
-        """
-        layout = KeyLayout(self.prefix, len(after))
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hgetall(layout.identity_key)
-        shape = PeerIncarnation(self, _NO_IDENTITY, layout)
-        shape.queue_changes(pipe, dict(enumerate(after)), limit)
-        shape.queue_heads(pipe, puller)
-        replies = pipe.execute(raise_on_error=False)
-        fields = replies[0]
-        if isinstance(fields, Exception):
-            raise fields
-        if not fields:
-            return None
-        where = f"peer {self.name} ({self.where})"
-        identity = RegionIdentity.from_fields(fields, where).check_layout(where)
-        source = PeerIncarnation(self, identity, KeyLayout(self.prefix, identity.shards))
-        if identity.shards != len(after):
-            return Survey(source, source.heads(puller), list(after), None, set())
-        pages = replies[1 : 1 + len(after)]
-        heads = shape.parse_heads(replies[1 + len(after) :], puller)
-        page, trimmed = shape.parse_changes(dict(enumerate(after)), pages, heads.trims)
-        return Survey(source, heads, list(after), page, trimmed)
 
     def ping(self) -> bool:
         try:
@@ -148,20 +118,6 @@ class PeerHeads:
     #: index (every configured peer had pulled it). A puller whose cursor is
     #: below it resyncs the shard by scanning its keys.
     trims: list[int] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Survey:
-    """What :meth:`Peer.survey` read in its one round trip."""
-
-    source: PeerIncarnation
-    heads: PeerHeads
-    #: The cursor the page was read past.
-    after: list[int]
-    #: The first page past ``after`` (None: the peer's shard count differs).
-    page: dict[int, Changes] | None
-    #: Shards whose index was trimmed past ``after`` (empty pages).
-    trimmed: set[int]
 
 
 @dataclass(frozen=True)
@@ -364,7 +320,3 @@ class PeerIncarnation:
         for name in names:
             pipe.hgetall(self.layout.data_key(name))
         return list(pipe.execute(raise_on_error=False))
-
-
-#: Stands in for an identity not read yet (a survey queues its reads by shard count alone).
-_NO_IDENTITY = RegionIdentity("unknown", "", 0, 0.0)

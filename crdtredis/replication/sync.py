@@ -17,7 +17,8 @@ from crdtredis.replication import frontier, probe, stats
 from crdtredis.replication.collection import Collector
 from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.lock import PassLock
-from crdtredis.replication.peer import Changes, Peer, PeerHeads, PeerIncarnation, Survey
+from crdtredis.replication.peer import Changes, Peer, PeerHeads, PeerIncarnation
+from crdtredis.replication.survey import PageStates, Survey, survey
 from crdtredis.store.expiry import EXPIRY_FIELD
 from crdtredis.store.region import RegionStore
 
@@ -174,7 +175,8 @@ class Syncer:
             if all(first.after[s] == v for s, v in due.items()):  # else a shard started over
                 # Every shard, as the survey read it (its page size depends on that).
                 page = {s: first.page[s] if s in due else [] for s in first.page}
-                prefetched = (page, first.trimmed & set(due))
+                names = [name for entries in page.values() for name, _ in entries]
+                prefetched = (page, first.trimmed & set(due), first.states(names))
         read_all = self._pages(source, cursor, due, prefetched, report)
         behind = any(h is not None and cursor.versions[s] < h for s, h in enumerate(heads))
         incomplete = bool(survey.problems) or report.full_resync or not read_all or behind
@@ -216,7 +218,7 @@ class Syncer:
         source: PeerIncarnation,
         cursor: Cursor,
         due: dict[int, int],
-        prefetched: tuple[dict[int, Changes], set[int]] | None,
+        prefetched: tuple[dict[int, Changes], set[int], PageStates | None] | None,
         report: PeerReport,
     ) -> bool:
         """Pull the ``due`` shards page by page, the next page read while this one
@@ -390,12 +392,12 @@ class Syncer:
         return set(merged.obstructed)
 
     def _survey(self, peer: Peer, stored: Cursor | None) -> Survey | None:
-        """The peer's identity, heads and first page in one round trip, when this region
-        holds a cursor for it, ``stored`` (else None: the pass opens the peer and reads
-        its heads)."""
+        """The peer's identity, heads, first page and its objects in one round trip, when
+        this region holds a cursor for it, ``stored`` (else None: the pass opens the peer
+        and reads its heads)."""
         if stored is None or isinstance(peer.client, redis.RedisCluster):
             return None  # a cluster's pipelines run on several nodes at once: no read first
-        return peer.survey(self.region.name, stored.versions, self._limit(len(stored.versions)))
+        return survey(peer, self.region.name, stored.versions, self._limit(len(stored.versions)))
 
     def _fetch(
         self, source: PeerIncarnation, after: dict[int, int]
@@ -406,11 +408,16 @@ class Syncer:
         return self._states(source, page, trimmed)
 
     def _states(
-        self, source: PeerIncarnation, page: dict[int, Changes], trimmed: set[int]
+        self,
+        source: PeerIncarnation,
+        page: dict[int, Changes],
+        trimmed: set[int],
+        states: PageStates | None = None,
     ) -> tuple[dict[int, Changes], dict[str, Any], dict[str, str], set[int]]:
-        """The hashes (or graves) of a page's objects, and the registry read after them."""
+        """The hashes (or graves) of a page's objects, and the registry read after them
+        (``states`` when the survey read them with the page)."""
         names = [name for entries in page.values() for name, _ in entries]
-        read, graves, registry = source.read_page(names)
+        read, graves, registry = states if states is not None else source.read_page(names)
         stored = self._hashes(names, read)
         for name, grave in graves.items():
             if name not in stored:
