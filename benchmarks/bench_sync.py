@@ -15,11 +15,13 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from crdtredis import Region
 from crdtredis.demo.link import Link
 from crdtredis.embedded import RedisServer
+from crdtredis.replication.cursor import Cursor
 
 CONSOLE_SCRIPT = str(Path(sys.executable).parent / "crdtredis")
 
@@ -51,6 +53,81 @@ def throughput(keys: int) -> tuple[float, float]:
         reference = keys / (time.perf_counter() - started)
         assert report.ok and report.keys_changed == keys, report.summary()
         return ours, reference
+
+
+def workers_throughput(keys: int, workers: int, rtt: float = 0.0) -> float:
+    """Keys/s that ``workers`` real ``crdtredis worker`` processes of eu pull from us
+    together, ``keys`` changed counters, with ``rtt`` seconds between eu and us.
+
+    The workers start against an idle us and settle on their shard groups;
+    then they are stopped (SIGSTOP) while us takes its writes, and the clock
+    runs from their SIGCONT to the moment eu's cursor reaches us's heads. So
+    process start-up and the fill are left out, and every worker pulls from
+    the first moment. Their heartbeats are kept fresh meanwhile, so no worker
+    is counted gone while stopped.
+    """
+    with RedisServer() as eu_server, RedisServer() as us_server:
+        link = Link(us_server.port, delay=rtt / 2) if rtt else None
+        us = Region("us", us_server.url)
+        eu = Region("eu", eu_server.url)
+        us.counter("warm-up").incr()
+        env = {
+            **os.environ,
+            "CRDTREDIS_REGION": "eu",
+            "CRDTREDIS_REDIS_URL": eu_server.url,
+            "CRDTREDIS_PEERS": f"us={link.url if link else us_server.url}",
+        }
+        processes = [
+            subprocess.Popen(
+                [CONSOLE_SCRIPT, "worker", "--name", f"w{i}"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for i in range(workers)
+        ]
+        try:
+            groups = {f"{i}of{workers}" for i in range(workers)}
+            _wait(lambda: groups <= set(eu.client.hkeys(eu.layout.sync_jobs_key)), "groups")
+            _wait(lambda: eu.counter("warm-up").value() == 1, "the first passes")
+            for process in processes:
+                process.send_signal(signal.SIGSTOP)
+            names = [f"w{i}" for i in range(workers)]
+            for first in range(0, keys, 5000):
+                eu.client.zadd(eu.layout.workers_key, {n: time.time() for n in names})
+                fill(us, min(5000, keys - first), first)
+            heads = us.head_versions()
+            eu.client.zadd(eu.layout.workers_key, {n: time.time() for n in names})
+            started = time.perf_counter()
+            for process in processes:
+                process.send_signal(signal.SIGCONT)
+
+            def pulled() -> bool:
+                cursor = Cursor.stored(eu, "us")
+                return cursor is not None and all(
+                    c >= h for c, h in zip(cursor.versions, heads, strict=True)
+                )
+
+            _wait(pulled, "the pull", interval=0.005)
+            elapsed = time.perf_counter() - started
+            assert eu.counter(f"counter:{keys - 1}").value() == 1
+            return keys / elapsed
+        finally:
+            for process in processes:
+                process.send_signal(signal.SIGCONT)
+                process.send_signal(signal.SIGTERM)
+            for process in processes:
+                process.wait(timeout=30)
+            if link:
+                link.close()
+
+
+def _wait(condition: Callable[[], bool], what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + 120
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not happen within 120 s")
+        time.sleep(interval)
 
 
 def idle_pass(small: int, large: int, repeats: int = 20) -> tuple[float, float]:

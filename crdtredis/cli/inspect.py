@@ -12,7 +12,7 @@ from rich.table import Table
 
 from crdtredis.cli.app import BadInput, Settings, pass_settings
 from crdtredis.replication.inspection import inspect_key, region_status
-from crdtredis.replication.lock import LEASE_SECONDS
+from crdtredis.replication.leases import LEASE_SECONDS
 
 
 def _console() -> Console:

@@ -63,7 +63,7 @@ def retire(settings: Settings, name: str) -> None:
 
 @click.command()
 @click.option("--burst", is_flag=True, help="Run the jobs due now, then exit.")
-@click.option("--name", help="Worker name (default: RQ's).")
+@click.option("--name", help="Worker name (default: <region>.<host>.<pid>).")
 @pass_settings
 def worker(settings: Settings, burst: bool, name: str | None) -> None:
     """Run an RQ worker for this region that keeps a sync job per peer scheduled."""

@@ -14,7 +14,7 @@ pipeline instead, and its objects cost a second round trip.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -67,17 +67,21 @@ class Survey:
         return found, {n: graves[n] for n in names if n in graves}, self.registry or {}
 
 
-def survey(peer: Peer, puller: str, after: Sequence[int], limit: int) -> Survey | None:
+def survey(
+    peer: Peer, puller: str, after: Sequence[int], limit: int, shards: Collection[int]
+) -> Survey | None:
     """What a pass needs first, in one round trip: the identity, the heads, the peer's
-    cursor on ``puller``, the first page past ``after`` (the puller's cursor as
-    stored) and, when few, the objects it names. None when the peer holds no identity.
+    cursor on ``puller``, the first page of ``shards`` past ``after`` (the puller's
+    cursor as stored) and, when few, the objects it names. None when the peer holds
+    no identity.
 
     The page counts only if the peer still has ``len(after)`` shards and the
     cursor belongs to its incarnation (the caller checks).
     """
+    wanted = {s: v for s, v in enumerate(after) if s in shards}
     if peer.scripted:
         try:
-            return _scripted(peer, puller, after, limit)
+            return _scripted(peer, puller, list(after), limit, wanted)
         except redis.exceptions.ResponseError as exc:
             if str(exc).startswith("CRDT "):
                 raise
@@ -88,16 +92,18 @@ def survey(peer: Peer, puller: str, after: Sequence[int], limit: int) -> Survey 
                 peer.name,
                 str(exc).splitlines()[0],
             )
-    return _pipelined(peer, puller, after, limit)
+    return _pipelined(peer, puller, list(after), limit, wanted)
 
 
-def _scripted(peer: Peer, puller: str, after: Sequence[int], limit: int) -> Survey | None:
+def _scripted(
+    peer: Peer, puller: str, after: list[int], limit: int, wanted: dict[int, int]
+) -> Survey | None:
     layout = KeyLayout(peer.prefix, len(after))
     keys = [layout.identity_key, layout.cursor_key(puller)]
     args: list[str | int] = [limit, INLINE_STATES, GRAVE_PREFIX]
-    for shard, version in enumerate(after):
+    for shard in range(len(after)):
         keys += layout.shard_keys(shard)
-        args += [version, layout.data_key("", shard)]
+        args += [wanted.get(shard, "-"), layout.data_key("", shard)]
     script = peer.client.register_script(_SCRIPT)
     identity, theirs, heads, pages, states = script(keys=keys, args=args)
     fields = _pairs(_checked(identity))
@@ -105,18 +111,18 @@ def _scripted(peer: Peer, puller: str, after: Sequence[int], limit: int) -> Surv
         return None
     source = _open(peer, fields)
     if source.identity.shards != len(after):
-        return Survey(source, source.heads(puller), list(after), None, set())
+        return Survey(source, source.heads(puller), after, None, set())
     replies: list[Any] = []
     for head, newest in heads:
         replies += [_checked(head, raise_it=False), _scores(newest)]
     replies.append(_pairs(theirs) if not _failed(theirs) else {})
     read = source.parse_heads(replies, puller)
-    found = [_scores(entries) for entries in pages]
-    page, trimmed = source.parse_changes(dict(enumerate(after)), found, read.trims)
+    found = [_scores(pages[shard]) for shard in wanted]
+    page, trimmed = source.parse_changes(wanted, found, read.trims)
     if not states:
-        return Survey(source, read, list(after), page, trimmed)
+        return Survey(source, read, after, page, trimmed)
     objects, graves = _objects(found, states)
-    return Survey(source, read, list(after), page, trimmed, objects, graves, registry_of(fields))
+    return Survey(source, read, after, page, trimmed, objects, graves, registry_of(fields))
 
 
 def _objects(
@@ -137,7 +143,9 @@ def _objects(
     return objects, graves
 
 
-def _pipelined(peer: Peer, puller: str, after: Sequence[int], limit: int) -> Survey | None:
+def _pipelined(
+    peer: Peer, puller: str, after: list[int], limit: int, wanted: dict[int, int]
+) -> Survey | None:
     """The survey as one pipeline, for a peer that runs no scripts: the page is read
     before the heads, so a trim mark that overtook it shows (see
     :meth:`PeerIncarnation.changes`)."""
@@ -145,7 +153,7 @@ def _pipelined(peer: Peer, puller: str, after: Sequence[int], limit: int) -> Sur
     pipe = peer.client.pipeline(transaction=False)
     pipe.hgetall(layout.identity_key)
     shape = PeerIncarnation(peer, _NO_IDENTITY, layout)
-    shape.queue_changes(pipe, dict(enumerate(after)), limit)
+    shape.queue_changes(pipe, wanted, limit)
     shape.queue_heads(pipe, puller)
     replies = pipe.execute(raise_on_error=False)
     fields = replies[0]
@@ -155,11 +163,11 @@ def _pipelined(peer: Peer, puller: str, after: Sequence[int], limit: int) -> Sur
         return None
     source = _open(peer, fields)
     if source.identity.shards != len(after):
-        return Survey(source, source.heads(puller), list(after), None, set())
-    pages = replies[1 : 1 + len(after)]
-    heads = shape.parse_heads(replies[1 + len(after) :], puller)
-    page, trimmed = shape.parse_changes(dict(enumerate(after)), pages, heads.trims)
-    return Survey(source, heads, list(after), page, trimmed)
+        return Survey(source, source.heads(puller), after, None, set())
+    pages = replies[1 : 1 + len(wanted)]
+    heads = shape.parse_heads(replies[1 + len(wanted) :], puller)
+    page, trimmed = shape.parse_changes(wanted, pages, heads.trims)
+    return Survey(source, heads, after, page, trimmed)
 
 
 def _open(peer: Peer, fields: dict[str, str]) -> PeerIncarnation:

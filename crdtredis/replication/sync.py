@@ -16,7 +16,7 @@ from crdtredis.errors import CRDTRedisError, ReplicaIdConflict
 from crdtredis.replication import frontier, probe, stats
 from crdtredis.replication.collection import Collector
 from crdtredis.replication.cursor import Cursor
-from crdtredis.replication.lock import PassLock
+from crdtredis.replication.leases import ALL_SHARDS, ShardGroup, ShardLeases
 from crdtredis.replication.peer import Changes, Peer, PeerHeads, PeerIncarnation
 from crdtredis.replication.survey import PageStates, Survey, survey
 from crdtredis.store.expiry import EXPIRY_FIELD
@@ -32,6 +32,10 @@ REJECTED_LISTED = 20
 #: whatever the shard count.
 ROUND_BUDGET = 20_000
 MIN_PER_SHARD = 50
+
+
+#: Why a pass that holds none of its shards does nothing.
+SKIPPED = "another pass holds this peer's shards"
 
 
 class PassAborted(CRDTRedisError):
@@ -98,38 +102,44 @@ class Syncer:
         self.batch = batch
         self.collector = Collector(region, list(self.peers), relays=self.peers)
 
-    def sync(self) -> list[PeerReport]:
-        """One pass from every peer, all at once (a thread each), reports in peer order.
+    def sync(
+        self,
+        group: ShardGroup = ALL_SHARDS,
+        peers: Iterable[str] | None = None,
+        owner: str = "",
+    ) -> list[PeerReport]:
+        """One pass over ``group``'s shards from each of ``peers`` (all by default), all
+        at once (a thread each); reports in peer order.
 
         Peers far apart cost their round trips side by side, not one after
-        the other; each pass holds its own lease, so passes from one peer
-        still never overlap.
+        the other; each pass holds leases on its shards, so passes over one
+        shard never overlap, whichever worker runs them.
         """
-        if len(self.peers) <= 1:
-            return [self.sync_peer(name) for name in self.peers]
+        names = list(self.peers if peers is None else peers)
+        if len(names) <= 1:
+            return [self.sync_peer(name, group, owner) for name in names]
         with ThreadPoolExecutor(
-            max_workers=len(self.peers), thread_name_prefix=f"sync-{self.region.name}"
+            max_workers=len(names), thread_name_prefix=f"sync-{self.region.name}"
         ) as passes:
-            return list(passes.map(self.sync_peer, self.peers))
+            return list(passes.map(lambda name: self.sync_peer(name, group, owner), names))
 
-    def sync_peer(self, name: str) -> PeerReport:
-        """One pass from one peer; errors are reported, never raised.
+    def sync_peer(self, name: str, group: ShardGroup = ALL_SHARDS, owner: str = "") -> PeerReport:
+        """One pass from one peer over the shards of ``group`` whose leases are free;
+        errors are reported, never raised.
 
         A peer that is down, slow or hung costs at most its timeout per call
         and ends the pass with ``error`` set; local writes are never touched.
+        ``owner`` names the pass's holder in its leases.
         """
         peer = self.peers[name]
         report = PeerReport(peer.name)
         start = time.monotonic()
-        lock = PassLock(self.region, peer.name)
+        leases = ShardLeases(self.region, peer.name, owner=owner)
         try:
-            if not lock.acquire():
-                report.skipped = "another pass from this peer is under way"
-            else:
-                try:
-                    self._pull(peer, report)
-                finally:
-                    lock.release()
+            try:
+                self._pull(peer, report, group, leases)
+            finally:
+                leases.release()
         except (redis.exceptions.RedisError, OSError, CRDTRedisError, ValueError) as exc:
             report.error = describe_error(exc, peer)
             log.warning("sync %s <- %s failed: %s", self.region.name, peer.name, report.error)
@@ -148,15 +158,26 @@ class Syncer:
             log.warning("could not record sync statistics for %s: %s", peer.name, exc)
         return report
 
-    def _pull(self, peer: Peer, report: PeerReport) -> None:
+    def _pull(self, peer: Peer, report: PeerReport, group: ShardGroup, leases: ShardLeases) -> None:
         local = self._local_incarnation()
         stored = Cursor.stored(self.region, peer.name)
-        first = self._survey(peer, stored)
+        # The shard count the peer had at the last pass: the leases are taken
+        # first, so a pass that finds its shards busy costs no round trip.
+        if stored is not None and not leases.acquire(group.shards(len(stored.versions))):
+            report.skipped = SKIPPED
+            return
+        first = self._survey(peer, stored, leases.held)
         source = first.source if first is not None else peer.open()
         if source is None:
             return
+        mine = leases.acquire(group.shards(source.identity.shards))
+        mine &= set(group.shards(source.identity.shards))
+        if not mine:
+            report.skipped = SKIPPED
+            return
         self._register_replicas(source)
-        self._retry_obstructed(source, report)
+        if 0 in mine:  # one pass at a time retries the obstructed keys
+            self._retry_obstructed(source, report)
         cursor, report.full_resync = Cursor.load(
             self.region, peer.name, source.identity, local, stored
         )
@@ -169,7 +190,7 @@ class Syncer:
         for shard, problem in survey.problems.items():
             report.shard_problems[shard] = problem
             log.warning("sync %s <- %s: %s", self.region.name, peer.name, problem)
-        due = self._due(source, survey, cursor, report)
+        due = self._due(source, survey, cursor, mine, report)
         prefetched = None
         if first is not None and first.page is not None:
             if all(first.after[s] == v for s, v in due.items()):  # else a shard started over
@@ -186,14 +207,19 @@ class Syncer:
         report.lag = source.pending(cursor.versions) if incomplete else 0
 
     def _due(
-        self, source: PeerIncarnation, survey: PeerHeads, cursor: Cursor, report: PeerReport
+        self,
+        source: PeerIncarnation,
+        survey: PeerHeads,
+        cursor: Cursor,
+        mine: set[int],
+        report: PeerReport,
     ) -> dict[int, int]:
-        """The shards to pull from the change index, and from where.
+        """The shards of ``mine`` to pull from the change index, and from where.
 
         A shard gone back in time starts over; one whose index was trimmed
         past the cursor is resynced by scan first, up to the heads just read.
         """
-        heads = survey.versions
+        heads = [h if s in mine else None for s, h in enumerate(survey.versions)]
         for shard, head in enumerate(heads):
             if head is not None and head < cursor.versions[shard]:
                 cursor.rewind(self.region, shard)
@@ -391,13 +417,14 @@ class Syncer:
                 log.warning("sync %s <- %s: %s", self.region.name, report.peer, error)
         return set(merged.obstructed)
 
-    def _survey(self, peer: Peer, stored: Cursor | None) -> Survey | None:
-        """The peer's identity, heads, first page and its objects in one round trip, when
-        this region holds a cursor for it, ``stored`` (else None: the pass opens the peer
-        and reads its heads)."""
+    def _survey(self, peer: Peer, stored: Cursor | None, shards: set[int]) -> Survey | None:
+        """The peer's identity, heads, first page of ``shards`` and its objects in one
+        round trip, when this region holds a cursor for it, ``stored`` (else None: the
+        pass opens the peer and reads its heads)."""
         if stored is None or isinstance(peer.client, redis.RedisCluster):
             return None  # a cluster's pipelines run on several nodes at once: no read first
-        return survey(peer, self.region.name, stored.versions, self._limit(len(stored.versions)))
+        limit = self._limit(len(shards))
+        return survey(peer, self.region.name, stored.versions, limit, shards)
 
     def _fetch(
         self, source: PeerIncarnation, after: dict[int, int]

@@ -228,6 +228,16 @@ class KeyLayout:
     def lock_key(self, peer: str) -> str:
         return f"{self.prefix}#lock:{peer}"
 
+    @property
+    def workers_key(self) -> str:
+        """The region's live sync workers: worker name -> time of its last heartbeat."""
+        return f"{self.prefix}#workers"
+
+    @property
+    def sync_jobs_key(self) -> str:
+        """When each shard group's sync job last started: ``<index>of<count>`` -> time."""
+        return f"{self.prefix}#sync-jobs"
+
     def convergence_key(self, origin: str) -> str:
         return f"{self.prefix}#convergence:{origin}"
 

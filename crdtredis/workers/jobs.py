@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from crdtredis.replication import stats
+from crdtredis.replication.leases import ShardGroup
 from crdtredis.workers import runtime
 
 
-def sync_peer(peer: str) -> dict[str, Any]:
-    """One sync pass of this worker's region from ``peer``; returns the report.
+def sync_group(index: int, count: int) -> dict[str, Any]:
+    """One pass of this worker's region over shard group ``index`` of ``count``, from
+    every peer at once, leaving out the peers backing off after failures; returns
+    the reports.
 
     Never raises for a peer that is down or sends bad data: that is in the
-    report and the sync statistics, and the next job tries again.
+    reports and the sync statistics, and the next job tries again.
     """
+    region, config = runtime.region(), runtime.config()
+    group = ShardGroup(index, count)
+    now = time.time()
+    region.client.hset(region.layout.sync_jobs_key, str(group), f"{now:.6f}")
+    due = []
+    for peer in config.peers:
+        seen = stats.read(region, peer.name)
+        wait = stats.backoff(seen, config.sync_interval, config.max_backoff)
+        if not seen.failures or seen.last_attempt is None or now >= seen.last_attempt + wait:
+            due.append(peer.name)
+    reports = region.syncer.sync(group, due, owner=job_id(config.region, group))
+    return {"group": str(group), "reports": [report.to_dict() for report in reports]}
+
+
+def sync_peer(peer: str) -> dict[str, Any]:
+    """One pass of every shard from ``peer`` (jobs queued by earlier versions)."""
     return runtime.region().sync_peer(peer).to_dict()
 
 
-def job_id(region: str, peer: str) -> str:
-    """The one id a (region, peer) sync job has: at most one is pending at a time."""
-    return f"crdtredis-sync-{region}-{peer}"
+def job_id(region: str, group: ShardGroup) -> str:
+    """The one id a (region, shard group) sync job has: at most one is pending at a time."""
+    return f"crdtredis-sync-{region}-{group}"

@@ -1,15 +1,20 @@
-"""Periodic sync: keep one job per peer queued, at the interval, backing off on failure.
+"""Periodic sync: keep one job per shard group queued, at the interval.
+
+The region's live workers (:mod:`crdtredis.workers.roster`) split every
+peer's shards into as many groups, and each group has one job: a pass over
+its shards from every peer at once. So one worker pulls its peers side by
+side, and more workers pull one peer in parallel, each its share.
 
 RQ's own periodic scheduling (``rq.cron``) counts intervals in whole seconds
 and enqueues whether or not the last job is still waiting; sync wants half a
 second and no pile-up. So each worker runs this small loop beside RQ: a job
-per (region, peer) is enqueued with a fixed id and ``unique=True`` (RQ refuses
-a second one while the first exists), only once the peer's last attempt is
-older than the interval, doubled for each failure in a row (from the sync
-statistics in Redis, which all workers of the region share).
+per (region, group) is enqueued with a fixed id and ``unique=True`` (RQ
+refuses a second one while the first exists) as soon as the interval since
+its last start has passed, to the millisecond: a pass that starts late is
+convergence lost. A peer failing in a row is left out of the jobs for the
+interval doubled per failure (from the sync statistics, which all workers of
+the region share).
 """
-
-from __future__ import annotations
 
 import logging
 import threading
@@ -22,9 +27,9 @@ from rq.job import Job, JobStatus
 
 from crdtredis.config import RegionConfig
 from crdtredis.errors import CRDTRedisError
-from crdtredis.replication import Region, probe, stats
-from crdtredis.replication.lock import LEASE_SECONDS
-from crdtredis.workers import jobs
+from crdtredis.replication import Region, probe
+from crdtredis.replication.leases import LEASE_SECONDS, ShardGroup, held_by
+from crdtredis.workers import jobs, roster
 
 log = logging.getLogger(__name__)
 
@@ -33,30 +38,44 @@ log = logging.getLogger(__name__)
 JOB_TIMEOUT = 1800
 #: Seconds between convergence probes written by each worker.
 PROBE_INTERVAL = 1.0
-#: Seconds after which a started job whose pass holds no lock is taken as
-#: abandoned: a pass takes its lease at once and keeps it alive, so a job
-#: started this long ago with no lease held has a dead worker.
+#: Seconds after which a started job is taken as abandoned when its worker
+#: is gone and none of its passes holds a lease.
 ABANDONED_AFTER = 2 * LEASE_SECONDS
+#: Shortest wait between ticks.
+SHORTEST_PAUSE = 0.005
+#: Wait before looking again at a due job that is still queued or running.
+BUSY_PAUSE = 0.05
 FINISHED = {JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED}
 
 
 class SyncScheduler:
-    def __init__(self, config: RegionConfig, region: Region, queue: Queue) -> None:
+    """Enqueues the region's sync jobs when due; ``worker`` is the name this worker beats under."""
+
+    def __init__(self, config: RegionConfig, region: Region, queue: Queue, worker: str) -> None:
         self.config = config
         self.region = region
         self.queue = queue
+        self.name = worker
+        #: The name this worker beats under: its RQ loop's name of the moment.
+        self.worker = worker
         self.next_probe = 0.0
+        #: When the next job is due (the loop sleeps until then).
+        self.next_due = 0.0
 
-    def due(self, peer: str, now: float) -> bool:
-        seen = stats.read(self.region, peer)
-        if seen.last_attempt is None:
-            return True
-        wait = stats.backoff(seen, self.config.sync_interval, self.config.max_backoff)
-        return now >= seen.last_attempt + wait
+    def rename(self, restarts: int) -> str:
+        """The RQ name for the worker's RQ loop after ``restarts`` restarts, beaten under
+        from now on (see :func:`roster.rq_name`)."""
+        old, self.worker = self.worker, roster.rq_name(self.name, restarts)
+        if old != self.worker:
+            try:
+                roster.forget(self.region, old)
+            except redis.exceptions.RedisError as exc:
+                log.warning("could not take %s off the roster: %s", old, exc)
+        return self.worker
 
     def tick(self) -> list[str]:
-        """Enqueue the sync jobs that are due (and write a probe); return the peers enqueued."""
-        enqueued = []
+        """Beat, enqueue the group jobs that are due (and write a probe); return the
+        groups enqueued."""
         now = time.time()
         if now >= self.next_probe:
             self.next_probe = now + PROBE_INTERVAL
@@ -64,37 +83,48 @@ class SyncScheduler:
                 probe.write_probe(self.region, now)
             except (CRDTRedisError, ValueError) as exc:
                 log.warning("could not write the convergence probe: %s", exc)
-        for peer in self.config.peers:
-            if self.due(peer.name, now) and self._enqueue(peer.name):
-                enqueued.append(peer.name)
+        count = roster.group_count(roster.beat(self.region, self.worker, now))
+        starts = self.region.client.hgetall(self.region.layout.sync_jobs_key)
+        interval = self.config.sync_interval
+        enqueued = []
+        self.next_due = now + interval
+        for group in (ShardGroup(index, count) for index in range(count)):
+            due = float(starts.get(str(group), 0)) + interval
+            if now < due:
+                self.next_due = min(self.next_due, due)
+            elif self._enqueue(group):
+                enqueued.append(str(group))
+            else:  # still queued or running: look again soon
+                self.next_due = min(self.next_due, now + BUSY_PAUSE)
         return enqueued
 
-    def _enqueue(self, peer: str) -> bool:
-        job_id = jobs.job_id(self.config.region, peer)
+    def _enqueue(self, group: ShardGroup) -> bool:
+        job_id = jobs.job_id(self.config.region, group)
         for _ in range(2):
             try:
                 self.queue.enqueue_call(
-                    jobs.sync_peer,
-                    args=(peer,),
+                    jobs.sync_group,
+                    args=(group.index, group.count),
                     job_id=job_id,
                     unique=True,
                     timeout=JOB_TIMEOUT,
                     result_ttl=0,
                     failure_ttl=3600,
-                    description=f"sync {self.config.region} <- {peer}",
+                    description=f"sync {self.config.region} <- every peer, shards {group}",
                 )
                 return True
             except DuplicateJobError:
-                if not self._clear_finished(job_id, peer):
+                if not self._clear_finished(job_id):
                     return False
         return False
 
-    def _clear_finished(self, job_id: str, peer: str) -> bool:
+    def _clear_finished(self, job_id: str) -> bool:
         """Drop a job that has ended, or was abandoned, so that a new one can go.
 
         Abandoned: started, but its worker died (SIGKILL, a lost machine). RQ
-        would keep it for the job timeout; here a started job whose pass holds
-        no lease, two lease lifetimes after it started, is given up.
+        would keep it for the job timeout; here a started job is given up
+        once its worker has stopped beating and none of its passes holds a
+        lease, two lease lifetimes after it started.
         """
         try:
             job = Job.fetch(job_id, connection=self.queue.connection)
@@ -105,7 +135,8 @@ class SyncScheduler:
             status == JobStatus.STARTED
             and job.started_at is not None
             and time.time() - job.started_at.timestamp() > ABANDONED_AFTER
-            and not self.region.client.exists(self.region.layout.lock_key(peer))
+            and not roster.is_live(self.region, job.worker_name or "")
+            and not held_by(self.region, [p.name for p in self.config.peers], job_id)
         )
         if status in FINISHED or abandoned:
             if abandoned:
@@ -115,15 +146,17 @@ class SyncScheduler:
         return False
 
     def run(self, stop: threading.Event) -> None:
-        """Tick until ``stop`` is set; errors are logged and the loop goes on."""
-        pause = max(0.02, min(self.config.sync_interval / 4, 1.0))
+        """Tick until ``stop`` is set, waking when the next job is due; errors are
+        logged and the loop goes on."""
+        longest = max(SHORTEST_PAUSE, min(self.config.sync_interval / 4, 1.0))
         while not stop.is_set():
             try:
                 self.tick()
+                pause = min(max(self.next_due - time.time(), SHORTEST_PAUSE), longest)
             except (redis.exceptions.RedisError, OSError) as exc:
                 log.warning("sync scheduler: local Redis unavailable (%s); retrying", exc)
-                stop.wait(1.0)
+                pause = 1.0
             except Exception:  # noqa: BLE001 - keep scheduling whatever one tick hit
                 log.exception("sync scheduler tick failed; retrying")
-                stop.wait(1.0)
+                pause = 1.0
             stop.wait(pause)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 
@@ -11,7 +13,7 @@ from redis.backoff import ExponentialBackoff
 from rq import Queue, SimpleWorker
 
 from crdtredis.config import RegionConfig
-from crdtredis.workers import runtime
+from crdtredis.workers import roster, runtime
 from crdtredis.workers.scheduler import SyncScheduler
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,8 @@ def run_worker(config: RegionConfig, *, burst: bool = False, name: str | None = 
     region = runtime.region()
     connection = redis.Redis.from_url(config.queue, socket_timeout=30, socket_connect_timeout=5)
     queue = Queue(runtime.queue_name(config.region), connection=connection)
-    scheduler = SyncScheduler(config, region, queue)
+    name = name or f"{config.region}.{socket.gethostname()}.{os.getpid()}"
+    scheduler = SyncScheduler(config, region, queue, name)
     stop = threading.Event()
     ticker = threading.Thread(
         target=scheduler.run, args=(stop,), name="sync-scheduler", daemon=True
@@ -44,15 +47,19 @@ def run_worker(config: RegionConfig, *, burst: bool = False, name: str | None = 
     else:
         scheduler.tick()
     try:
-        return _work_until_stopped(queue, connection, name, burst)
+        return _work_until_stopped(queue, connection, scheduler, burst)
     finally:
         stop.set()
         if ticker.is_alive():
             ticker.join(timeout=5)
+        try:
+            roster.forget(region, scheduler.worker)  # its shard group goes to the others now
+        except redis.exceptions.RedisError as exc:
+            log.warning("could not take this worker off the roster: %s", exc)
 
 
 def _work_until_stopped(
-    queue: Queue, connection: redis.Redis, name: str | None, burst: bool
+    queue: Queue, connection: redis.Redis, scheduler: SyncScheduler, burst: bool
 ) -> bool:
     """RQ's work loop, started again whenever it ends on an error rather than a stop.
 
@@ -64,7 +71,7 @@ def _work_until_stopped(
     """
     failures = 0
     while True:
-        worker = SimpleWorker([queue], connection=connection, name=name)
+        worker = SimpleWorker([queue], connection=connection, name=scheduler.rename(failures))
         # Reconnect to a restarted local Redis within seconds, not RQ's default minute.
         worker.max_connection_wait_time = RECONNECT_WAIT
         try:

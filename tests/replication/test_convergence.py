@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from crdtredis.replication.leases import ShardLeases
 from crdtredis.store import REGISTRY, StoredType
 from tests.replication.conftest import NAMES, Regions, converge
 
@@ -123,12 +124,25 @@ def test_changes_travel_through_a_middle_region(regions: Regions) -> None:
     assert ap.sequence("log").to_list() == ["from eu"]
 
 
-def test_a_second_pass_at_once_is_skipped_not_doubled(regions: Regions) -> None:
-    eu = regions.open("eu")
-    lock = eu.client.set(eu.layout.lock_key("us"), "someone", nx=True, px=5000)
-    assert lock
-    report = eu.sync_peer("us")
-    assert report.skipped and report.ok
+def test_a_second_pass_at_once_pulls_only_the_shards_no_pass_holds(regions: Regions) -> None:
+    eu, us = regions.open("eu"), regions.open("us")
+    us.incr_many({f"k{i}": 1 for i in range(100)})
+    assert eu.sync_peer("us").ok
+    us.incr_many({f"k{i}": 1 for i in range(100)})
+    other = ShardLeases(eu, "us")
+    assert other.acquire(range(0, us.layout.shards, 2))  # the even shards are busy
+    try:
+        report = eu.sync_peer("us")
+        assert report.ok and not report.skipped
+        odd = [f"k{i}" for i in range(100) if us.layout.shard_of(f"k{i}") % 2]
+        assert report.keys_read == len(odd)
+        assert all(eu.counter(name).value() == 2 for name in odd)
+        assert other.acquire(range(us.layout.shards))
+        report = eu.sync_peer("us")
+        assert report.skipped and report.ok and report.keys_read == 0
+    finally:
+        other.release()
+    assert eu.sync_peer("us").keys_read == 100 - len(odd)
 
 
 def test_a_wiped_peer_is_resynced_in_full(regions: Regions) -> None:

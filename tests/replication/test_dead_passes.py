@@ -17,7 +17,7 @@ import pytest
 
 from crdtredis.replication import PeerReport, stats
 from crdtredis.replication.inspection import region_status
-from crdtredis.replication.lock import LEASE_SECONDS, PassLock
+from crdtredis.replication.leases import LEASE_SECONDS, ShardLeases
 from tests.regions import Regions
 from tests.support import CONSOLE_SCRIPT, long_pass, wait_for
 
@@ -52,24 +52,41 @@ def test_a_killed_pass_lets_the_next_one_in_within_a_lease(
     assert sum(eu.counter(f"c{i}").value() for i in range(0, KEYS, 97)) == len(range(0, KEYS, 97))
 
 
-def test_a_long_pass_keeps_its_lease_alive(regions: Regions) -> None:
+def test_a_long_pass_keeps_its_leases_alive(regions: Regions) -> None:
     eu = regions.open("eu")
-    lease = PassLock(eu, "us", ttl=0.6)
-    assert lease.acquire()
+    lease = ShardLeases(eu, "us", ttl=0.6)
+    assert lease.acquire(range(4)) == {0, 1, 2, 3}
     time.sleep(1.5)  # the time a slow page might take: the heartbeat must cover it
-    assert not PassLock(eu, "us").acquire()
-    assert lease.release()
-    assert PassLock(eu, "us").acquire()
+    other = ShardLeases(eu, "us")
+    assert other.acquire(range(6)) == {4, 5}
+    lease.release()
+    assert other.acquire(range(4)) == {0, 1, 2, 3, 4, 5}
+    other.release()
+
+
+def test_the_leases_of_a_holder_that_stopped_renewing_are_taken_over(regions: Regions) -> None:
+    eu = regions.open("eu")
+    dead = ShardLeases(eu, "us", ttl=0.3)
+    assert dead.acquire([0, 1]) == {0, 1}
+    dead._stop.set()  # the heartbeat stops, as in a process killed with SIGKILL
+    successor = ShardLeases(eu, "us")
+    assert successor.acquire([0, 1]) == set()
+    taken = wait_for(lambda: successor.acquire([0, 1]) or None, timeout=5, message="a takeover")
+    assert taken == {0, 1}
+    successor.release()
 
 
 def test_status_shows_a_peer_whose_passes_neither_succeed_nor_fail_as_stalled(
     regions: Regions,
 ) -> None:
     eu = regions.open("eu", ("us",))
+    regions.open("us").counter("c").incr()
     assert eu.sync_peer("us").ok
     assert region_status(eu, stalled_after=60)["peers"][0]["state"] == "ok"
     eu.client.hset(eu.layout.sync_stats_key("us"), "last_success", f"{time.time() - 120:.6f}")
-    eu.client.set(eu.layout.lock_key("us"), "a dead pass", px=60_000)
+    dead = ShardLeases(eu, "us", ttl=60)
+    dead.acquire(range(eu.layout.shards))
+    dead._stop.set()  # a pass that stopped (SIGSTOP, a hung page) holds the shards
     assert eu.sync_peer("us").skipped  # skipped passes keep the last attempt fresh
     peer = region_status(eu, stalled_after=60)["peers"][0]
     assert peer["state"] == "stalled" and peer["lease_held"]

@@ -47,6 +47,8 @@ def test_writes_in_every_region_converge_through_delay_lines(regions: Regions) -
 
 def test_passes_from_several_peers_run_at_once(regions: Regions) -> None:
     slow = {p: Link(regions.servers[p].port, delay=0.3) for p in ("us", "ap")}
+    for name in slow:
+        regions.open(name).counter("c").incr()
     try:
         eu = Region(
             "eu", regions.servers["eu"].url, peers={p: link.url for p, link in slow.items()}
@@ -63,7 +65,7 @@ def test_passes_from_several_peers_run_at_once(regions: Regions) -> None:
         reports = eu.sync()
         watcher.join(timeout=20)
         assert [r.peer for r in reports] == ["us", "ap"] and all(r.ok for r in reports)
-        assert both_held.is_set()  # each pass holds its lease while it runs: they overlapped
+        assert both_held.is_set()  # each pass holds its leases while it runs: they overlapped
     finally:
         for link in slow.values():
             link.close()

@@ -1,7 +1,9 @@
-"""The sync scheduler: one job per peer, replaced when abandoned, never stopped by a bad probe."""
+"""The sync scheduler: one job per shard group, one group per live worker, replaced when
+abandoned, never stopped by a bad probe."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +14,8 @@ from rq.job import Job, JobStatus
 from crdtredis.config import RegionConfig, load_config
 from crdtredis.replication import probe
 from crdtredis.replication.cursor import Cursor
-from crdtredis.workers import jobs
+from crdtredis.replication.leases import ShardGroup
+from crdtredis.workers import jobs, roster
 from crdtredis.workers.scheduler import SyncScheduler
 from tests.regions import Regions
 from tests.support import region_env
@@ -30,19 +33,32 @@ def test_a_probe_key_of_another_type_does_not_stop_scheduling(regions: Regions) 
     eu = regions.open("eu")
     eu.gset(probe.probe_name("eu")).add("squatter")
     config, queue = eu_scheduling(regions)
-    assert SyncScheduler(config, eu, queue).tick() == ["us"]
+    assert SyncScheduler(config, eu, queue, "w1").tick() == ["0of1"]
 
 
 def test_an_abandoned_started_job_is_replaced(regions: Regions) -> None:
     eu = regions.open("eu")
     config, queue = eu_scheduling(regions)
-    scheduler = SyncScheduler(config, eu, queue)
-    assert scheduler.tick() == ["us"]
+    scheduler = SyncScheduler(config, eu, queue, "w1")
+    assert scheduler.tick() == ["0of1"]
     assert scheduler.tick() == []  # the queued job is not doubled
-    job = Job.fetch(jobs.job_id("eu", "us"), connection=queue.connection)
+    job = Job.fetch(jobs.job_id("eu", ShardGroup(0, 1)), connection=queue.connection)
     job.set_status(JobStatus.STARTED)
     job.started_at = datetime.now(UTC) - timedelta(minutes=10)
+    job.worker_name = "w1"
     job.save()
-    assert scheduler.tick() == ["us"]  # the dead worker's job is given up
+    assert scheduler.tick() == []  # its worker still beats: it runs
+    job.worker_name = "w0"
+    job.save()
+    assert scheduler.tick() == ["0of1"]  # the dead worker's job is given up
     us = regions.open("us")
     assert Cursor.load(eu, "us", us.identity)[1]  # nothing synced yet: still a full resync
+
+
+def test_each_live_worker_gets_a_shard_group_of_its_own(regions: Regions) -> None:
+    eu = regions.open("eu")
+    config, queue = eu_scheduling(regions)
+    roster.beat(eu, "w2")
+    assert SyncScheduler(config, eu, queue, "w1").tick() == ["0of2", "1of2"]
+    eu.client.zadd(eu.layout.workers_key, {"w2": time.time() - 2 * roster.LIVE_SECONDS})
+    assert SyncScheduler(config, eu, queue, "w1").tick() == ["0of1"]  # w2 went silent

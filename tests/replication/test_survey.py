@@ -31,7 +31,7 @@ def _written(us: Region) -> None:
 def _check_survey_matches_page_reads(us: Region, peer: Peer) -> None:
     _written(us)
     shards = us.layout.shards
-    found = survey(peer, "eu", [0] * shards, 1000)
+    found = survey(peer, "eu", [0] * shards, 1000, range(shards))
     assert found is not None and found.page is not None
     names = [name for entries in found.page.values() for name, _ in entries]
     assert {"c0", "c19", "s", "bad", "vanished", "brief"} <= set(names)
@@ -67,7 +67,7 @@ def test_a_long_page_is_surveyed_without_its_objects(regions: Regions) -> None:
     us = regions.open("us", peers=())
     us.incr_many({f"c{i}": 1 for i in range(INLINE_STATES + 1)})
     peer = Peer(PeerConfig("us", regions.servers["us"].url))
-    found = survey(peer, "eu", [0] * us.layout.shards, 1000)
+    found = survey(peer, "eu", [0] * us.layout.shards, 1000, range(us.layout.shards))
     assert found is not None and found.page is not None
     assert sum(len(entries) for entries in found.page.values()) == INLINE_STATES + 1
     assert found.objects is None
@@ -77,7 +77,7 @@ def test_a_long_page_is_surveyed_without_its_objects(regions: Regions) -> None:
 def test_a_peer_that_refuses_scripts_is_synced_with_pipelines(regions: Regions) -> None:
     server: RedisServer = regions.servers["us"]
     admin = server.client()
-    admin.execute_command(
+    admin.execute_command(  # type: ignore[no-untyped-call]
         "ACL", "SETUSER", "reader", "on", ">s3cret", "~*", "+@read", "-@scripting", "+ping"
     )
     us = regions.open("us", peers=())

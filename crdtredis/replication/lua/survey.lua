@@ -5,8 +5,8 @@
 -- KEYS[3..] the peer's shard head and change index, in pairs, shard by shard
 -- ARGV[1]  entries listed per shard at most, ARGV[2] most names whose states are
 --          read here (0: none), ARGV[3] the grave field prefix, then for each
---          shard the puller's cursor and the shard's data key prefix
---          ('<prefix>:{<tag>}:'), in pairs
+--          shard the puller's cursor ('-': no page wanted there) and the shard's
+--          data key prefix ('<prefix>:{<tag>}:'), in pairs
 -- Returns  {identity, cursor, heads, pages, states}: HGETALL replies as flat
 --          lists; heads per shard {HMGET v trim, newest entry}; pages per shard
 --          the entries past the cursor, oldest first; states nil (too many
@@ -27,7 +27,10 @@ local heads, pages, listed = {}, {}, {}
 for s = 1, shards do
   local head, changes = KEYS[1 + 2 * s], KEYS[2 + 2 * s]
   local after, data = ARGV[2 + 2 * s], ARGV[3 + 2 * s]
-  pages[s] = try('ZRANGEBYSCORE', changes, '(' .. after, '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
+  pages[s] = {}
+  if after ~= '-' then
+    pages[s] = try('ZRANGEBYSCORE', changes, '(' .. after, '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
+  end
   heads[s] = {try('HMGET', head, 'v', 'trim'), try('ZREVRANGE', changes, 0, 0, 'WITHSCORES')}
   if pages[s][1] ~= '!' then
     for i = 1, #pages[s], 2 do

@@ -1,0 +1,138 @@
+"""Which pass pulls which shards of a peer: shard groups, and leases per shard.
+
+Several workers of a region pull one peer at once by taking disjoint shard
+groups (shard ``s`` is in group ``s % count``). A pass pulls only the shards
+it holds a lease on, so two passes never pull the same shard at once, even
+when workers disagree for a moment on how many groups there are. Merges are
+idempotent and cursors only move forward, so an overlap would do no harm to
+the data; the leases keep passes from doing the same work twice and from
+moving one shard's cursor in two places.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from crdtredis.store.region import RegionStore
+from crdtredis.store.scripts import script
+
+log = logging.getLogger(__name__)
+
+#: Seconds a lease lives without a heartbeat: a pass whose process died
+#: (SIGKILL, a lost machine) stops holding its shards after this long.
+LEASE_SECONDS = 3.0
+#: Heartbeats per lease lifetime.
+BEATS_PER_LEASE = 3
+
+
+@dataclass(frozen=True)
+class ShardGroup:
+    """Group ``index`` of ``count``: the shards ``s`` of a peer with ``s % count == index``."""
+
+    index: int = 0
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count:
+            raise ValueError(f"shard group {self.index} of {self.count} does not exist")
+
+    def shards(self, total: int) -> list[int]:
+        return list(range(self.index, total, self.count))
+
+    def __str__(self) -> str:
+        return f"{self.index}of{self.count}"
+
+
+#: Every shard: what a pass pulls when one worker (or the CLI) does it all.
+ALL_SHARDS = ShardGroup()
+
+
+class ShardLeases:
+    """A pass's leases on shards of one peer, kept alive by a heartbeat while it runs.
+
+    The leases live in one hash of the local Redis, with the server's clock
+    (``shard_leases.lua``). The heartbeat thread renews them every
+    ``ttl / BEATS_PER_LEASE`` seconds, so a long page never loses them, while
+    a dead process stops renewing and its shards are free ``ttl`` seconds
+    later.
+
+    Args:
+        owner: names the holder in the lease (an RQ job id, say), so that a
+            job whose leases are gone can be told from one still working.
+    """
+
+    def __init__(
+        self, region: RegionStore, peer: str, ttl: float = LEASE_SECONDS, owner: str = ""
+    ) -> None:
+        self.region = region
+        self.key = region.layout.lock_key(peer)
+        self.ttl = ttl
+        self.token = f"{owner}/{uuid.uuid4().hex}"
+        self.held: set[int] = set()
+        self._stop = threading.Event()
+        self._beat: threading.Thread | None = None
+
+    def acquire(self, shards: Iterable[int]) -> set[int]:
+        """Take the leases of ``shards`` that are free (or this holder's); return all held.
+
+        The heartbeat starts with the first lease taken.
+        """
+        wanted = [str(s) for s in shards]
+        if wanted:
+            taken = self._call("take", *wanted)
+            self.held.update(int(s) for s in taken)
+        if self.held and self._beat is None:
+            self._beat = threading.Thread(
+                target=self._heartbeat, name=f"lease-{self.key}", daemon=True
+            )
+            self._beat.start()
+        return set(self.held)
+
+    def release(self) -> None:
+        """Stop the heartbeat and give every lease up."""
+        self._stop.set()
+        if self._beat is not None:
+            self._beat.join()
+        if self.held:
+            self._call("release")
+            self.held.clear()
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self.ttl / BEATS_PER_LEASE):
+            try:
+                if int(self._call("refresh")) < len(self.held):
+                    log.warning("sync leases in %s were lost (held too long?)", self.key)
+                    return
+            except redis.exceptions.RedisError as exc:
+                log.warning("could not renew sync leases in %s: %s", self.key, exc)
+
+    def _call(self, op: str, *shards: str) -> Any:
+        return self.region.scripts.call(
+            script("shard_leases"), [self.key], [op, self.token, str(int(self.ttl * 1000)), *shards]
+        )
+
+
+def held_by(region: RegionStore, peers: Iterable[str], owner: str) -> bool:
+    """Whether a pass of ``owner`` holds a live lease on a shard of any of ``peers``.
+
+    Read with the local clock: a lease counts as live a little longer when
+    this machine's clock is behind the server's, never shorter.
+    """
+    pipe = region.client.pipeline(transaction=False)
+    for peer in peers:
+        pipe.hgetall(region.layout.lock_key(peer))
+    now_ms = time.time() * 1000 - 1000 * LEASE_SECONDS
+    for leases in pipe.execute():
+        for value in leases.values():
+            expiry, _, token = str(value).partition("|")
+            if token.startswith(f"{owner}/") and expiry.isdigit() and int(expiry) > now_ms:
+                return True
+    return False
