@@ -202,6 +202,40 @@ def sync_throughput(quick: bool) -> Row:
     )
 
 
+def sync_workers(quick: bool) -> list[Row]:
+    """Sync throughput with 1, 2 and 4 workers of one region pulling one peer, near and far."""
+    keys = 20_000 if quick else 100_000
+    figures: dict[tuple[int, float], float] = {}
+    for rtt in (0.0, 0.08):
+        for workers in (1, 2, 4):
+            figures[(workers, rtt)] = bench_sync.workers_throughput(keys, workers, rtt)
+    base = figures[(1, 0.0)]
+    rows = []
+    for (workers, rtt), rate in figures.items():
+        distance = f"{rtt * 1e3:.0f} ms RTT (delay line)" if rtt else "loopback"
+        if workers == 1 and rtt:
+            target, met, reference = ">= 0.5x of loopback", rate >= 0.5 * base, base
+        elif workers == 1:
+            target, met, reference = "report", None, base
+        else:
+            reference = figures[(1, rtt)]
+            target, met = "> 1 worker (2 cores)", rate > reference
+        rows.append(
+            Row(
+                f"sync throughput, {workers} worker{'s' if workers > 1 else ''}, {distance}",
+                f"{keys:,} changed counters, one peer",
+                rate,
+                reference,
+                "keys/s",
+                rate / reference,
+                target,
+                met,
+                "reference: 1 worker on loopback" if workers == 1 else "reference: 1 worker",
+            )
+        )
+    return rows
+
+
 def idle_sync(quick: bool) -> Row:
     large = 100_000 if quick else 1_000_000
     big, small = bench_sync.idle_pass(1_000, large)
@@ -314,6 +348,7 @@ CASES: list[Callable[[bool], Row | list[Row]]] = [
     batched,
     memory,
     sync_throughput,
+    sync_workers,
     idle_sync,
     convergence,
     month_of_buckets,
