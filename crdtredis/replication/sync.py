@@ -176,8 +176,7 @@ class Syncer:
             report.skipped = SKIPPED
             return
         self._register_replicas(source)
-        if 0 in mine:  # one pass at a time retries the obstructed keys
-            self._retry_obstructed(source, report)
+        self._retry_obstructed(source, report, mine)
         cursor, report.full_resync = Cursor.load(
             self.region, peer.name, source.identity, local, stored
         )
@@ -362,10 +361,21 @@ class Syncer:
                     "pass pulls this peer from the start"
                 )
 
-    def _retry_obstructed(self, source: PeerIncarnation, report: PeerReport) -> None:
-        """Merge again the keys a local obstacle kept out; forget those that got through."""
+    def _retry_obstructed(
+        self, source: PeerIncarnation, report: PeerReport, mine: set[int]
+    ) -> None:
+        """Merge again the keys of the shards ``mine`` that a local obstacle kept out;
+        forget those that got through.
+
+        A name is added and removed only by passes that hold its shard, so a
+        pass never forgets a name that another pass found obstructed again.
+        """
         retry_key = self.region.layout.retry_key(source.peer.name)
-        names = sorted(self.region.client.smembers(retry_key))
+        names = sorted(
+            name
+            for name in self.region.client.smembers(retry_key)
+            if source.layout.shard_of(name) in mine
+        )
         if not names:
             return
         read, _, registry = source.read_page(names)
