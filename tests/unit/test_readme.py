@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from crdtredis.config import load_config
+from crdtredis.replication.access import peer_acl
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -47,3 +48,8 @@ def test_the_configuration_example_is_valid(tmp_path: Path) -> None:
     assert config.region == "eu"
     assert [p.name for p in config.peers] == ["us", "ap"]
     assert config.exporter_keys == ("counter:*",)
+
+
+def test_the_peer_acl_in_the_readme_is_the_one_the_tests_use() -> None:
+    expected = "ACL SETUSER " + " ".join(peer_acl("crdt-peer", "PASSWORD"))
+    assert expected in README.read_text()

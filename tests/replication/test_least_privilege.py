@@ -1,0 +1,129 @@
+"""Regions pull each other as a user that may only read crdtredis keys, and the
+password of that user never lands in a report, a status, a key or a metric."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import redis
+from prometheus_client import generate_latest
+from prometheus_client.registry import CollectorRegistry
+
+from crdtredis import Region
+from crdtredis.metrics.collector import RegionCollector
+from crdtredis.replication.access import peer_acl
+from crdtredis.replication.inspection import inspect_key, region_status
+from tests.regions import NAMES, Regions, converge
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "pw-7f3a9c-only-for-peers"
+
+
+def _reader_regions(regions: Regions) -> list[Region]:
+    """eu, us and ap, each pulling its peers as the read-only peer user."""
+    for server in regions.servers.values():
+        server.client().execute_command(  # type: ignore[no-untyped-call]
+            "ACL", "SETUSER", *peer_acl("crdt-peer", PASSWORD)
+        )
+    return [
+        Region(
+            name,
+            regions.servers[name].url,
+            peers={
+                peer: regions.servers[peer].url.replace("//", f"//crdt-peer:{PASSWORD}@", 1)
+                for peer in NAMES
+                if peer != name
+            },
+        )
+        for name in NAMES
+    ]
+
+
+def _everything_stored(regions: Regions) -> str:
+    """Every key and value of every region's Redis, RQ's included, as one text."""
+    seen = []
+    for server in regions.servers.values():
+        client = server.client()
+        for key in client.scan_iter(count=1000):
+            kind = client.type(key)
+            value: Any = None
+            if kind == "string":
+                value = client.get(key)
+            elif kind == "hash":
+                value = client.hgetall(key)
+            elif kind == "set":
+                value = client.smembers(key)
+            elif kind == "zset":
+                value = client.zrange(key, 0, -1, withscores=True)
+            elif kind == "list":
+                value = client.lrange(key, 0, -1)
+            seen.append(f"{key} {value!r}")
+    return "\n".join(seen)
+
+
+def test_regions_sync_inspect_and_export_as_a_read_only_peer_user(
+    regions: Regions, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    live = _reader_regions(regions)
+    eu, us, ap = live
+    for i, region in enumerate(live):
+        region.counter("likes").incr(i + 1)
+        region.orset("tags").add(region.name)
+        region.sequence("log").append(f"from {region.name}")
+    us.counter("gone").incr()
+    ap.counter("brief").incr()
+    ap.expire("brief", 60)
+    converge(live)
+    eu.delete("gone")
+    converge(live)
+    assert [r.counter("likes").value() for r in live] == [6, 6, 6]
+    assert all(r.orset("tags").members() == set(NAMES) for r in live)
+    assert [r.counter("gone").value() for r in live] == [0, 0, 0]
+    assert all(peer.scripted for r in live for peer in r.peers)  # surveyed by script
+    reports = [report.to_dict() for r in live for report in r.sync()]
+    assert all(report["ok"] for report in reports)
+
+    status = region_status(eu)
+    assert [p["state"] for p in status["peers"]] == ["ok", "ok"]
+    inspected = inspect_key(eu, "likes")
+    assert all(p["reachable"] and "error" not in p for p in inspected["peers"])
+    registry = CollectorRegistry()
+    registry.register(RegionCollector(eu, eu.peers))
+    metrics = generate_latest(registry).decode()
+    assert 'crdtredis_peer_up{peer="us"} 1.0' in metrics
+    assert 'crdtredis_peer_up{peer="ap"} 1.0' in metrics
+
+    written = json.dumps([reports, status, inspected], default=str) + metrics + caplog.text
+    assert PASSWORD not in written
+    assert PASSWORD not in _everything_stored(regions)
+
+
+def test_a_peer_user_may_not_write(regions: Regions) -> None:
+    _reader_regions(regions)
+    url = regions.servers["us"].url.replace("//", f"//crdt-peer:{PASSWORD}@", 1)
+    client = redis.Redis.from_url(url)
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        client.hset("crdt#region", "inc", "x")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        client.get("someone-else's-key")
+
+
+def test_a_refused_password_is_reported_without_the_password(
+    regions: Regions, caplog: pytest.LogCaptureFixture
+) -> None:
+    _reader_regions(regions)
+    regions.open("us").counter("c").incr()
+    wrong = "pw-wrong-0b1d2e"
+    url = regions.servers["us"].url.replace("//", f"//crdt-peer:{wrong}@", 1)
+    eu = Region("eu", regions.servers["eu"].url, peers={"us": url})
+    with caplog.at_level("DEBUG"):
+        report = eu.sync_peer("us")
+        status = region_status(eu)
+    assert report.error is not None and "password" in report.error.lower(), report.error
+    written = json.dumps([report.to_dict(), status]) + caplog.text
+    assert wrong not in written
+    assert wrong not in _everything_stored(regions)
