@@ -36,6 +36,19 @@ $(SYSTEM_TOOLS):
 	fi
 	@touch $(SYSTEM_TOOLS)
 
+# A stock Redis 7, Debian's, unpacked into the venv (apt-get download needs no
+# root): the TLS tests run on it (the bundled 6.2 has no TLS) and memory is
+# measured on it too. Without it those tests are skipped with the reason, and
+# memory is measured on the bundled server only.
+REDIS7 := $(VENV)/redis7/usr/bin/redis-server
+$(REDIS7):
+	@mkdir -p $(VENV)/redis7 && cd $(VENV)/redis7 \
+		&& (apt-get download redis-server redis-tools >/dev/null 2>&1 \
+		    || (apt-get update -q >/dev/null 2>&1 && apt-get download redis-server redis-tools >/dev/null 2>&1)) \
+		&& for deb in redis-*.deb; do dpkg -x $$deb . ; done && rm -f redis-*.deb \
+		&& echo "stock Redis: $$(./usr/bin/redis-server --version)" \
+		|| echo "could not unpack Debian's redis-server: TLS tests skipped, memory on the bundled server only"
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -48,7 +61,7 @@ integration: $(STAMP)
 	$(BIN)/pytest -m integration $(PYTEST_ARGS)
 
 ## make test: lint, type-check and run every test (unit and integration).
-test: lint $(SYSTEM_TOOLS)
+test: lint $(SYSTEM_TOOLS) $(REDIS7)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## make demo: three regions converging on this machine, live in the terminal.
@@ -57,17 +70,6 @@ demo: $(STAMP)
 
 ## make bench: the benchmark suite (make bench BENCH_ARGS=--quick for a one-minute run).
 BENCH_ARGS ?=
-# Memory is measured on a stock Redis 7 too: Debian's, unpacked into the venv
-# (apt-get download needs no root); without it, on the bundled server only.
-REDIS7 := $(VENV)/redis7/usr/bin/redis-server
-$(REDIS7):
-	@mkdir -p $(VENV)/redis7 && cd $(VENV)/redis7 \
-		&& (apt-get download redis-server redis-tools >/dev/null 2>&1 \
-		    || (apt-get update -q >/dev/null 2>&1 && apt-get download redis-server redis-tools >/dev/null 2>&1)) \
-		&& for deb in redis-*.deb; do dpkg -x $$deb . ; done && rm -f redis-*.deb \
-		&& echo "stock Redis for the memory case: $$(./usr/bin/redis-server --version)" \
-		|| echo "could not unpack Debian's redis-server: memory is measured on the bundled server only"
-
 bench: $(STAMP) $(REDIS7)
 	@command -v redis-benchmark >/dev/null || ([ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-tools >/dev/null 2>&1) \
 		|| echo "no redis-benchmark: the 50-client case will be skipped"

@@ -8,17 +8,15 @@ run, interleaved, so machine noise hits both sides alike.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from random import sample
 
 import redis
 
-from crdtredis.embedded import RedisServer, find_binary
+from crdtredis.embedded import RedisServer, find_binary, stock_redis7
 from crdtredis.replication import Region
 from crdtredis.store import RegionStore
 from crdtredis.store.identity import REPLICA_ALPHABET, REPLICA_ID_LENGTH
@@ -100,18 +98,9 @@ def batched_increments(
     return interleaved(ours, reference, batch * batches, rounds)
 
 
-#: Where ``make bench`` unpacks Debian's redis-server 7 (``apt-get download``, no root).
-REDIS7 = Path(".venv/redis7/usr/bin/redis-server")
-
-
-def redis7_binary() -> str | None:
-    """A stock Redis 7 to measure memory on: ``$CRDTREDIS_REDIS7``, else ``make bench``'s."""
-    return os.environ.get("CRDTREDIS_REDIS7") or (str(REDIS7) if REDIS7.is_file() else None)
-
-
 def memory_binaries() -> list[str | None]:
     """The redis-servers memory is measured on: the bundled one (None) and a stock Redis 7."""
-    stock = redis7_binary()
+    stock = stock_redis7()
     return [None] if stock is None or stock == find_binary() else [None, stock]
 
 

@@ -55,6 +55,13 @@ def find_binary(name: str = "redis-server") -> str:
     )
 
 
+def stock_redis7() -> str | None:
+    """Debian's redis-server 7 (a stock build, with TLS): ``$CRDTREDIS_REDIS7``, else the
+    one ``make test`` and ``make bench`` unpack into the venv; None when neither exists."""
+    unpacked = Path(sys.prefix) / "redis7" / "usr" / "bin" / "redis-server"
+    return os.environ.get("CRDTREDIS_REDIS7") or (str(unpacked) if unpacked.is_file() else None)
+
+
 def _bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:

@@ -86,3 +86,19 @@ class BatchError(CRDTRedisError, ValueError):
             f"{len(applied)} applied: {detail}{more}"
         )
         self.failures, self.applied = failures, applied
+
+
+def certificate_problem(message: str) -> str | None:
+    """What is wrong with a server's TLS certificate, when ``message`` (a connection
+    error's) says it did not verify; None for any other error."""
+    marker = "certificate verify failed"
+    if marker not in message and "CERTIFICATE_VERIFY_FAILED" not in message:
+        return None
+    reason = message.split(f"{marker}:", 1)[-1].split("(_ssl", 1)[0].strip(" .")
+    return reason if reason and reason != message else marker
+
+
+#: What to do about a certificate that did not verify.
+CERTIFICATE_ADVICE = (
+    "give the CA that signed it as ?ssl_ca_certs=PATH in the URL (or fix the certificate)"
+)

@@ -10,7 +10,12 @@ import redis
 
 from crdtredis import __version__
 from crdtredis.config import ConfigError, RegionConfig, load_config, parse_peers, redact
-from crdtredis.errors import CRDTRedisError, IdentityError
+from crdtredis.errors import (
+    CERTIFICATE_ADVICE,
+    CRDTRedisError,
+    IdentityError,
+    certificate_problem,
+)
 from crdtredis.replication import Region
 
 #: Errors that mean the input was wrong (exit 2) rather than the world (exit 1).
@@ -42,6 +47,12 @@ def explain(exc: BaseException, settings: Settings | None) -> RunFailure:
         message = message.replace(url, redact(url))
     if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
         where = redact(settings.config.redis_url) if settings and settings.loaded else "Redis"
+        problem = certificate_problem(message)
+        if problem is not None:
+            return RunFailure(
+                f"Redis at {where} presented a TLS certificate that does not verify "
+                f"({problem}): {CERTIFICATE_ADVICE}"
+            )
         return RunFailure(
             f"cannot reach Redis at {where}: {message}; check that it runs and the URL is right"
         )

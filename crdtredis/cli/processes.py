@@ -66,7 +66,7 @@ def retire(settings: Settings, name: str) -> None:
 @click.option("--name", help="Worker name (default: <region>.<host>.<pid>).")
 @pass_settings
 def worker(settings: Settings, burst: bool, name: str | None) -> None:
-    """Run an RQ worker for this region that keeps a sync job per peer scheduled."""
+    """Run an RQ worker for this region that keeps its sync jobs scheduled."""
     from crdtredis.workers.worker import run_worker
 
     config = settings.config

@@ -12,7 +12,12 @@ from typing import Any
 import redis
 
 from crdtredis.config import SYNC_BATCH
-from crdtredis.errors import CRDTRedisError, ReplicaIdConflict
+from crdtredis.errors import (
+    CERTIFICATE_ADVICE,
+    CRDTRedisError,
+    ReplicaIdConflict,
+    certificate_problem,
+)
 from crdtredis.replication import frontier, probe, stats
 from crdtredis.replication.collection import Collector
 from crdtredis.replication.cursor import Cursor
@@ -491,5 +496,11 @@ def describe_error(exc: BaseException, peer: Peer) -> str:
     if isinstance(exc, redis.exceptions.TimeoutError):
         return f"peer {peer.name} ({peer.where}) did not answer in time: {exc}"
     if isinstance(exc, redis.exceptions.ConnectionError | OSError):
+        problem = certificate_problem(str(exc))
+        if problem is not None:
+            return (
+                f"peer {peer.name} ({peer.where}) presented a TLS certificate that does not "
+                f"verify ({problem}): {CERTIFICATE_ADVICE}"
+            )
         return f"peer {peer.name} ({peer.where}) is unreachable: {exc}"
     return f"{type(exc).__name__}: {exc}".replace(peer.url, peer.where)
