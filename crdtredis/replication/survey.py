@@ -27,10 +27,11 @@ from crdtredis.store.layout import GRAVE_PREFIX, KeyLayout
 
 log = logging.getLogger(__name__)
 
-#: Most names whose objects the survey reads with the page: enough for a
-#: steadily written peer, few enough that the script never holds the peer's
-#: Redis for long.
+#: Most names whose objects the survey reads with the page, and most fields
+#: over all of them: enough for a steadily written peer, few enough that the
+#: script never holds the peer's Redis for long (about a millisecond).
 INLINE_STATES = 256
+INLINE_FIELDS = 10_000
 
 #: A page's objects as read: hashes in page order (``{}`` when gone, an
 #: exception when unreadable), graves of the gone ones, the replica registry.
@@ -60,6 +61,8 @@ class Survey:
 
     def states(self, names: Sequence[str]) -> PageStates | None:
         """The objects of ``names`` (all on the page) as the survey read them; None if not read."""
+        if not names:
+            return [], {}, {}
         if self.objects is None or any(name not in self.objects for name in names):
             return None
         graves = self.graves or {}
@@ -83,7 +86,7 @@ def survey(
         try:
             return _scripted(peer, puller, list(after), limit, wanted)
         except redis.exceptions.ResponseError as exc:
-            if str(exc).startswith("CRDT "):
+            if not _refused(exc):
                 raise
             peer.scripted = False
             log.warning(
@@ -95,12 +98,20 @@ def survey(
     return _pipelined(peer, puller, list(after), limit, wanted)
 
 
+def _refused(error: redis.exceptions.ResponseError) -> bool:
+    """Whether the peer's Redis will never run the survey script for this user (an
+    ACL without ``EVALSHA`` or ``SCRIPT LOAD``, scripting turned off), rather than
+    failed this once (busy, out of memory, a corrupt key)."""
+    text = str(error).lower()
+    return isinstance(error, redis.exceptions.NoPermissionError) or "unknown command" in text
+
+
 def _scripted(
     peer: Peer, puller: str, after: list[int], limit: int, wanted: dict[int, int]
 ) -> Survey | None:
     layout = KeyLayout(peer.prefix, len(after))
     keys = [layout.identity_key, layout.cursor_key(puller)]
-    args: list[str | int] = [limit, INLINE_STATES, GRAVE_PREFIX]
+    args: list[str | int] = [limit, INLINE_STATES, INLINE_FIELDS, GRAVE_PREFIX]
     for shard in range(len(after)):
         keys += layout.shard_keys(shard)
         args += [wanted.get(shard, "-"), layout.data_key("", shard)]

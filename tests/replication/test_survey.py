@@ -8,6 +8,7 @@ import pytest
 from crdtredis import Region
 from crdtredis.config import PeerConfig
 from crdtredis.embedded import RedisServer
+from crdtredis.replication import survey as survey_module
 from crdtredis.replication.peer import Peer
 from crdtredis.replication.survey import INLINE_STATES, survey
 from tests.regions import Regions
@@ -90,3 +91,27 @@ def test_a_peer_that_refuses_scripts_is_synced_with_pipelines(regions: Regions) 
     assert report.ok, report.summary()
     assert not eu.peers[0].scripted
     assert (eu.counter("a").value(), eu.counter("b").value()) == (3, 5)
+
+
+def test_an_object_named_like_the_scripts_error_marker_syncs(regions: Regions) -> None:
+    eu, us = regions.open("eu", ("us",)), regions.open("us")
+    us.counter("c").incr()
+    assert eu.sync_peer("us").ok
+    us.incr_many({"!": 2, "c": 1})
+    report = eu.sync_peer("us")
+    assert report.ok, report.summary()
+    assert (eu.counter("!").value(), eu.counter("c").value()) == (2, 2)
+
+
+def test_a_page_of_large_objects_is_surveyed_without_them(
+    regions: Regions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(survey_module, "INLINE_FIELDS", 10)
+    us = regions.open("us", peers=())
+    for element in range(20):
+        us.orset("big").add(f"e{element}")
+    peer = Peer(PeerConfig("us", regions.servers["us"].url))
+    found = survey(peer, "eu", [0] * us.layout.shards, 1000, range(us.layout.shards))
+    assert found is not None and found.page is not None
+    assert [n for entries in found.page.values() for n, _ in entries] == ["big"]
+    assert found.objects is None  # the pass reads it in a pipeline of its own
