@@ -21,6 +21,7 @@ from typing import Any
 
 import redis
 
+from crdtredis.errors import CRDTRedisError
 from crdtredis.store.region import RegionStore
 from crdtredis.store.scripts import script
 
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 LEASE_SECONDS = 3.0
 #: Heartbeats per lease lifetime.
 BEATS_PER_LEASE = 3
+
+
+class LeasesLost(CRDTRedisError):
+    """A pass's leases may be another pass's now: it stops before its next write."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,10 @@ class ShardLeases:
         self.ttl = ttl
         self.token = f"{owner}/{uuid.uuid4().hex}"
         self.held: set[int] = set()
+        #: Set once a renewal found a lease taken over: the pass must stop.
+        self.lost = False
+        #: When the leases were last known held (monotonic; it runs on through SIGSTOP).
+        self._confirmed = time.monotonic()
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
 
@@ -87,14 +96,33 @@ class ShardLeases:
         """
         wanted = [str(s) for s in shards]
         if wanted:
+            asked = time.monotonic()
             taken = self._call("take", *wanted)
             self.held.update(int(s) for s in taken)
+            if not self._beat:
+                self._confirmed = asked
         if self.held and self._beat is None:
             self._beat = threading.Thread(
                 target=self._heartbeat, name=f"lease-{self.key}", daemon=True
             )
             self._beat.start()
         return set(self.held)
+
+    def check(self) -> None:
+        """Raise :class:`LeasesLost` unless the leases are surely still held.
+
+        Called before a pass writes anything that another pass of the same
+        shards could contradict. Held means renewed less than two thirds of
+        a lifetime ago by this process's own clock, which keeps running
+        while the process is stopped: a pass that was paused past its
+        leases (SIGSTOP, swapping) stops on its next step, even before its
+        heartbeat has run again.
+        """
+        if self.lost or time.monotonic() - self._confirmed > self.ttl * 2 / 3:
+            raise LeasesLost(
+                f"this pass lost its leases on {self.key} (paused for over "
+                f"{self.ttl * 2 / 3:.0f} s?); it stops here, and another pass goes on"
+            )
 
     def release(self) -> None:
         """Stop the heartbeat and give every lease up."""
@@ -108,9 +136,12 @@ class ShardLeases:
     def _heartbeat(self) -> None:
         while not self._stop.wait(self.ttl / BEATS_PER_LEASE):
             try:
-                if int(self._call("refresh")) < len(self.held):
+                asked, expected = time.monotonic(), len(self.held)
+                if int(self._call("refresh")) < expected:
+                    self.lost = True
                     log.warning("sync leases in %s were lost (held too long?)", self.key)
                     return
+                self._confirmed = asked
             except redis.exceptions.RedisError as exc:
                 log.warning("could not renew sync leases in %s: %s", self.key, exc)
 
@@ -121,16 +152,16 @@ class ShardLeases:
 
 
 def held_by(region: RegionStore, peers: Iterable[str], owner: str) -> bool:
-    """Whether a pass of ``owner`` holds a live lease on a shard of any of ``peers``.
-
-    Read with the local clock: a lease counts as live a little longer when
-    this machine's clock is behind the server's, never shorter.
-    """
+    """Whether a pass of ``owner`` holds a live lease on a shard of any of ``peers``,
+    by the local Redis's clock (the one the leases are written with)."""
     pipe = region.client.pipeline(transaction=False)
+    pipe.time()
     for peer in peers:
         pipe.hgetall(region.layout.lock_key(peer))
-    now_ms = time.time() * 1000 - 1000 * LEASE_SECONDS
-    for leases in pipe.execute():
+    replies = pipe.execute()
+    seconds, micros = replies[0]
+    now_ms = seconds * 1000 + micros // 1000
+    for leases in replies[1:]:
         for value in leases.values():
             expiry, _, token = str(value).partition("|")
             if token.startswith(f"{owner}/") and expiry.isdigit() and int(expiry) > now_ms:

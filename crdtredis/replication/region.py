@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crdtredis.config import PEER_TIMEOUT, SYNC_BATCH, PeerConfig, RegionConfig
+from crdtredis.replication.leases import ALL_SHARDS, ShardGroup
 from crdtredis.replication.peer import Peer
 from crdtredis.replication.sync import PeerReport, Syncer
 from crdtredis.store.region import RegionStore
@@ -57,12 +58,16 @@ class Region(RegionStore):
             cluster=config.cluster,
         )
 
-    def sync(self) -> list[PeerReport]:
-        """One sync pass from every peer; a failing peer is reported, not raised."""
-        return self.syncer.sync()
+    def sync(self, group: ShardGroup = ALL_SHARDS, budget: float | None = None) -> list[PeerReport]:
+        """One sync pass from every peer, over ``group``'s shards (all by default); a
+        failing peer is reported, not raised. See :meth:`Syncer.sync`."""
+        return self.syncer.sync(group, budget=budget)
 
-    def sync_peer(self, name: str) -> PeerReport:
-        return self.syncer.sync_peer(name)
+    def sync_peer(
+        self, name: str, group: ShardGroup = ALL_SHARDS, budget: float | None = None
+    ) -> PeerReport:
+        """One sync pass from peer ``name``. See :meth:`Syncer.sync_peer`."""
+        return self.syncer.sync_peer(name, group, budget=budget)
 
     def retire_peer(self, name: str) -> int:
         """Forget a region retired for good: its cursor, statistics, lease and probes here.

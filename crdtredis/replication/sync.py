@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ from crdtredis.errors import (
 from crdtredis.replication import frontier, probe, stats
 from crdtredis.replication.collection import Collector
 from crdtredis.replication.cursor import Cursor
-from crdtredis.replication.leases import ALL_SHARDS, ShardGroup, ShardLeases
+from crdtredis.replication.leases import ALL_SHARDS, LeasesLost, ShardGroup, ShardLeases
 from crdtredis.replication.peer import Changes, Peer, PeerHeads, PeerIncarnation
 from crdtredis.replication.survey import PageStates, Survey, survey
 from crdtredis.store.expiry import EXPIRY_FIELD
@@ -106,45 +107,62 @@ class Syncer:
         self.peers = {peer.name: peer for peer in peers}
         self.batch = batch
         self.collector = Collector(region, list(self.peers), relays=self.peers)
+        #: The running pass's leases and deadline, per thread (a pass per peer at once).
+        self._pass = threading.local()
 
     def sync(
         self,
         group: ShardGroup = ALL_SHARDS,
         peers: Iterable[str] | None = None,
         owner: str = "",
+        budget: float | None = None,
     ) -> list[PeerReport]:
         """One pass over ``group``'s shards from each of ``peers`` (all by default), all
         at once (a thread each); reports in peer order.
 
         Peers far apart cost their round trips side by side, not one after
         the other; each pass holds leases on its shards, so passes over one
-        shard never overlap, whichever worker runs them.
+        shard never overlap, whichever worker runs them. With ``budget``
+        (seconds), a pass takes no new page after that long, so a peer with
+        much to catch up does not hold the passes from the others back.
         """
         names = list(self.peers if peers is None else peers)
         if len(names) <= 1:
-            return [self.sync_peer(name, group, owner) for name in names]
+            return [self.sync_peer(name, group, owner, budget) for name in names]
         with ThreadPoolExecutor(
             max_workers=len(names), thread_name_prefix=f"sync-{self.region.name}"
         ) as passes:
-            return list(passes.map(lambda name: self.sync_peer(name, group, owner), names))
+            return list(passes.map(lambda n: self.sync_peer(n, group, owner, budget), names))
 
-    def sync_peer(self, name: str, group: ShardGroup = ALL_SHARDS, owner: str = "") -> PeerReport:
+    def sync_peer(
+        self,
+        name: str,
+        group: ShardGroup = ALL_SHARDS,
+        owner: str = "",
+        budget: float | None = None,
+    ) -> PeerReport:
         """One pass from one peer over the shards of ``group`` whose leases are free;
         errors are reported, never raised.
 
         A peer that is down, slow or hung costs at most its timeout per call
         and ends the pass with ``error`` set; local writes are never touched.
-        ``owner`` names the pass's holder in its leases.
+        ``owner`` names the pass's holder in its leases; ``budget`` is as for
+        :meth:`sync`.
         """
         peer = self.peers[name]
         report = PeerReport(peer.name)
         start = time.monotonic()
         leases = ShardLeases(self.region, peer.name, owner=owner)
+        self._pass.leases = leases
+        self._pass.deadline = None if budget is None else start + budget
         try:
             try:
                 self._pull(peer, report, group, leases)
             finally:
                 leases.release()
+        except LeasesLost as exc:
+            report.skipped = str(exc)
+            log.warning("sync %s <- %s: %s", self.region.name, peer.name, exc)
         except (redis.exceptions.RedisError, OSError, CRDTRedisError, ValueError) as exc:
             report.error = describe_error(exc, peer)
             log.warning("sync %s <- %s failed: %s", self.region.name, peer.name, report.error)
@@ -168,15 +186,19 @@ class Syncer:
         stored = Cursor.stored(self.region, peer.name)
         # The shard count the peer had at the last pass: the leases are taken
         # first, so a pass that finds its shards busy costs no round trip.
-        if stored is not None and not leases.acquire(group.shards(len(stored.versions))):
+        guessed = group.shards(len(stored.versions)) if stored is not None else []
+        if guessed and not leases.acquire(guessed):
             report.skipped = SKIPPED
             return
         first = self._survey(peer, stored, leases.held)
         source = first.source if first is not None else peer.open()
         if source is None:
             return
-        mine = leases.acquire(group.shards(source.identity.shards))
-        mine &= set(group.shards(source.identity.shards))
+        ours = group.shards(source.identity.shards)
+        if not ours:
+            report.skipped = f"no shard of this peer is in shard group {group}"
+            return
+        mine = leases.acquire(ours) & set(ours)
         if not mine:
             report.skipped = SKIPPED
             return
@@ -196,7 +218,7 @@ class Syncer:
             log.warning("sync %s <- %s: %s", self.region.name, peer.name, problem)
         due = self._due(source, survey, cursor, mine, report)
         prefetched = None
-        if first is not None and first.page is not None:
+        if first is not None and first.page is not None and set(due) <= set(first.page):
             if all(first.after[s] == v for s, v in due.items()):  # else a shard started over
                 # Every shard, as the survey read it (its page size depends on that).
                 page = {s: first.page[s] if s in due else [] for s in first.page}
@@ -265,6 +287,9 @@ class Syncer:
                 page, stored, registry, trimmed = fetch.result()
                 limit = self._limit(len(page))
                 due = {s: entries[-1][1] for s, entries in page.items() if len(entries) == limit}
+                deadline = self._pass.deadline
+                if due and deadline is not None and time.monotonic() > deadline:
+                    due, read_all = {}, False  # the next pass goes on from the cursor
                 fetch = reader.submit(self._fetch, source, due) if due else None
                 if trimmed:
                     # Trimmed under this pass (by a pull the source was waiting for):
@@ -279,6 +304,7 @@ class Syncer:
                 self._register_replicas(source, registry)
                 self._merge_page(report, stored)
                 report.keys_read += sum(len(entries) for entries in page.values())
+                self._pass.leases.check()
                 cursor.advance(
                     self.region, {s: entries[-1][1] for s, entries in page.items() if entries}
                 )
@@ -390,6 +416,7 @@ class Syncer:
         still = self._merge_page(report, stored)
         done = [name for name in names if name not in still]
         if done:
+            self._pass.leases.check()  # else another pass may have found them obstructed again
             self.region.client.srem(retry_key, *done)
 
     def _merge_page(self, report: PeerReport, stored: dict[str, Any]) -> set[str]:
@@ -398,6 +425,7 @@ class Syncer:
         Raises:
             PassAborted: the cursor must not move past this page.
         """
+        self._pass.leases.check()
         before = self.region.incarnation
         for name, problem in [(n, f) for n, f in stored.items() if isinstance(f, str)]:
             self._reject(report, name, f"key {name!r} rejected: {problem}")

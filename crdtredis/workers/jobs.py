@@ -7,7 +7,12 @@ from typing import Any
 
 from crdtredis.replication import stats
 from crdtredis.replication.leases import ShardGroup
-from crdtredis.workers import runtime
+from crdtredis.workers import roster, runtime
+
+#: Seconds after which a job's passes take no new page: a peer with much to
+#: catch up goes on in the next job, and the other peers' passes, which wait
+#: for the job to end, come every interval or so meanwhile.
+PASS_SECONDS = 2.0
 
 
 def sync_group(index: int, count: int) -> dict[str, Any]:
@@ -20,15 +25,18 @@ def sync_group(index: int, count: int) -> dict[str, Any]:
     """
     region, config = runtime.region(), runtime.config()
     group = ShardGroup(index, count)
-    now = time.time()
-    region.client.hset(region.layout.sync_jobs_key, str(group), f"{now:.6f}")
+    started = roster.server_time(region)  # the clock the scheduler counts the interval by
+    region.client.hset(region.layout.sync_jobs_key, str(group), f"{started:.6f}")
+    now = time.time()  # the clock the sync statistics are written by
     due = []
     for peer in config.peers:
         seen = stats.read(region, peer.name)
         wait = stats.backoff(seen, config.sync_interval, config.max_backoff)
         if not seen.failures or seen.last_attempt is None or now >= seen.last_attempt + wait:
             due.append(peer.name)
-    reports = region.syncer.sync(group, due, owner=job_id(config.region, group))
+    reports = region.syncer.sync(
+        group, due, owner=job_id(config.region, group), budget=PASS_SECONDS
+    )
     return {"group": str(group), "reports": [report.to_dict() for report in reports]}
 
 

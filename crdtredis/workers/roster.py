@@ -9,8 +9,6 @@ timeout, too long to share shards by.
 
 from __future__ import annotations
 
-import time
-
 from crdtredis.replication.leases import LEASE_SECONDS
 from crdtredis.store.region import RegionStore
 
@@ -20,9 +18,19 @@ LIVE_SECONDS = LEASE_SECONDS
 MOST_GROUPS = 64
 
 
+def server_time(region: RegionStore) -> float:
+    """The local Redis's clock, in seconds: the one clock every worker of the region
+    shares, whatever their machines' clocks say."""
+    seconds, micros = region.client.time()
+    return float(seconds) + float(micros) / 1e6
+
+
 def beat(region: RegionStore, worker: str, now: float | None = None) -> int:
-    """Say ``worker`` is alive, forget the workers gone silent; return how many are live."""
-    now = time.time() if now is None else now
+    """Say ``worker`` is alive, forget the workers gone silent; return how many are live.
+
+    ``now`` is :func:`server_time` (read here when not given).
+    """
+    now = server_time(region) if now is None else now
     key = region.layout.workers_key
     pipe = region.client.pipeline(transaction=False)
     pipe.zadd(key, {worker: now})
@@ -45,7 +53,7 @@ def rq_name(worker: str, restarts: int) -> str:
 
 def is_live(region: RegionStore, worker: str, now: float | None = None) -> bool:
     """Whether ``worker`` (its RQ name of the moment, see :func:`rq_name`) still beats."""
-    now = time.time() if now is None else now
+    now = server_time(region) if now is None else now
     seen = region.client.zscore(region.layout.workers_key, worker)
     return seen is not None and float(seen) > now - LIVE_SECONDS
 

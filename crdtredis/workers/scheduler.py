@@ -76,26 +76,29 @@ class SyncScheduler:
     def tick(self) -> list[str]:
         """Beat, enqueue the group jobs that are due (and write a probe); return the
         groups enqueued."""
-        now = time.time()
-        if now >= self.next_probe:
-            self.next_probe = now + PROBE_INTERVAL
+        wall = time.time()
+        if wall >= self.next_probe:
+            self.next_probe = wall + PROBE_INTERVAL
             try:
-                probe.write_probe(self.region, now)
+                probe.write_probe(self.region, wall)
             except (CRDTRedisError, ValueError) as exc:
                 log.warning("could not write the convergence probe: %s", exc)
+        # Starts and heartbeats are by the local Redis's clock, shared by every worker.
+        now = roster.server_time(self.region)
         count = roster.group_count(roster.beat(self.region, self.worker, now))
         starts = self.region.client.hgetall(self.region.layout.sync_jobs_key)
         interval = self.config.sync_interval
         enqueued = []
-        self.next_due = now + interval
+        wait = interval  # until the next group is due, in seconds
         for group in (ShardGroup(index, count) for index in range(count)):
             due = float(starts.get(str(group), 0)) + interval
             if now < due:
-                self.next_due = min(self.next_due, due)
+                wait = min(wait, due - now)
             elif self._enqueue(group):
                 enqueued.append(str(group))
             else:  # still queued or running: look again soon
-                self.next_due = min(self.next_due, now + BUSY_PAUSE)
+                wait = min(wait, BUSY_PAUSE)
+        self.next_due = time.time() + wait
         return enqueued
 
     def _enqueue(self, group: ShardGroup) -> bool:
@@ -124,19 +127,28 @@ class SyncScheduler:
         Abandoned: started, but its worker died (SIGKILL, a lost machine). RQ
         would keep it for the job timeout; here a started job is given up
         once its worker has stopped beating and none of its passes holds a
-        lease, two lease lifetimes after it started.
+        lease, two lease lifetimes after it started. A job marked queued but
+        no longer in the queue (its worker died between taking and starting
+        it) is given up two lease lifetimes after it was enqueued.
         """
         try:
             job = Job.fetch(job_id, connection=self.queue.connection)
         except NoSuchJobError:
             return True
         status = job.get_status(refresh=False)
+        now = time.time()  # RQ stamps its jobs with the clock of the process that acted
         abandoned = (
             status == JobStatus.STARTED
             and job.started_at is not None
-            and time.time() - job.started_at.timestamp() > ABANDONED_AFTER
+            and now - job.started_at.timestamp() > ABANDONED_AFTER
             and not roster.is_live(self.region, job.worker_name or "")
             and not held_by(self.region, [p.name for p in self.config.peers], job_id)
+        ) or (
+            # Taken off the queue by a worker that died before starting it.
+            status == JobStatus.QUEUED
+            and job.enqueued_at is not None
+            and now - job.enqueued_at.timestamp() > ABANDONED_AFTER
+            and job_id not in self.queue.get_job_ids()
         )
         if status in FINISHED or abandoned:
             if abandoned:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 
 from crdtredis.replication import PeerReport, stats
 from crdtredis.replication.inspection import region_status
-from crdtredis.replication.leases import LEASE_SECONDS, ShardLeases
+from crdtredis.replication.leases import LEASE_SECONDS, ShardGroup, ShardLeases
 from tests.regions import Regions
 from tests.support import CONSOLE_SCRIPT, long_pass, wait_for
 
@@ -92,3 +93,44 @@ def test_status_shows_a_peer_whose_passes_neither_succeed_nor_fail_as_stalled(
     assert peer["state"] == "stalled" and peer["lease_held"]
     assert peer["seconds_since_success"] >= 120  # the age of the lag figure
     assert stats.read(eu, "us").failures == 0
+
+
+def test_a_pass_that_lost_its_leases_stops_before_its_next_write(regions: Regions) -> None:
+    eu, us = regions.open("eu", ("us",), sync_batch=5), regions.open("us")
+    us.incr_many({f"c{i}": 1 for i in range(KEYS)})
+    reports: list[PeerReport] = []
+    passing = threading.Thread(target=lambda: reports.append(eu.sync_peer("us")))
+    passing.start()
+    key = eu.layout.lock_key("us")
+    wait_for(lambda: eu.client.hlen(key) == us.layout.shards, message="the pass's leases")
+    far = int(time.time() * 1000) + 60_000
+    eu.client.hset(key, mapping={f: f"{far}|thief/x" for f in eu.client.hkeys(key)})
+    passing.join(timeout=30)
+    (report,) = reports
+    assert report.skipped and "lost its leases" in report.skipped, report.summary()
+    assert report.ok and 0 < report.keys_read < KEYS
+    assert eu.client.hget(key, "0") == f"{far}|thief/x"  # the thief's leases stand
+
+
+def test_a_pass_with_a_budget_leaves_the_rest_to_the_next(regions: Regions) -> None:
+    eu, us = regions.open("eu", ("us",), sync_batch=5), regions.open("us")
+    us.incr_many({f"c{i}": 1 for i in range(2000)})
+    first = eu.sync_peer("us", budget=0.0)
+    assert first.ok and 0 < first.keys_read < 2000 and first.lag > 0
+    rest = eu.sync_peer("us")
+    assert rest.ok and first.keys_read + rest.keys_read == 2000 and rest.lag == 0
+    assert sum(eu.counter(f"c{i}").value() for i in range(2000)) == 2000
+
+
+def test_a_group_reaches_shards_past_the_shard_count_it_last_saw(regions: Regions) -> None:
+    eu = regions.open("eu", ("us",))
+    us = regions.open("us", shards=4)
+    us.counter("first").incr()
+    assert eu.sync_peer("us").ok  # the cursor holds 4 shards
+    regions.servers["us"].client().flushall()
+    us = regions.open("us", shards=16)
+    name = next(f"k{i}" for i in range(1000) if us.layout.shard_of(f"k{i}") == 13)
+    us.counter(name).incr(7)
+    report = eu.sync_peer("us", ShardGroup(5, 8))  # shards 5 and 13: none below 4
+    assert report.ok and not report.skipped, report.summary()
+    assert eu.counter(name).value() == 7

@@ -62,3 +62,30 @@ def test_each_live_worker_gets_a_shard_group_of_its_own(regions: Regions) -> Non
     assert SyncScheduler(config, eu, queue, "w1").tick() == ["0of2", "1of2"]
     eu.client.zadd(eu.layout.workers_key, {"w2": time.time() - 2 * roster.LIVE_SECONDS})
     assert SyncScheduler(config, eu, queue, "w1").tick() == ["0of1"]  # w2 went silent
+
+
+def test_a_job_taken_off_the_queue_by_a_worker_that_died_is_replaced(regions: Regions) -> None:
+    eu = regions.open("eu")
+    config, queue = eu_scheduling(regions)
+    scheduler = SyncScheduler(config, eu, queue, "w1")
+    assert scheduler.tick() == ["0of1"]
+    job_id = jobs.job_id("eu", ShardGroup(0, 1))
+    queue.connection.lrem(queue.key, 0, job_id)  # dequeued, never started
+    job = Job.fetch(job_id, connection=queue.connection)
+    assert job.get_status() == JobStatus.QUEUED
+    assert scheduler.tick() == []  # just taken: it may start yet
+    job.enqueued_at = datetime.now(UTC) - timedelta(minutes=10)
+    job.save()
+    assert scheduler.tick() == ["0of1"]
+
+
+def test_jobs_are_due_by_the_redis_clock_whatever_the_workers_clock(
+    regions: Regions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    eu = regions.open("eu")
+    config, queue = eu_scheduling(regions)
+    started = roster.server_time(eu) - 2 * config.sync_interval
+    eu.client.hset(eu.layout.sync_jobs_key, "0of1", f"{started:.6f}")
+    behind = time.time() - 3600
+    monkeypatch.setattr("crdtredis.workers.scheduler.time.time", lambda: behind)
+    assert SyncScheduler(config, eu, queue, "w1").tick() == ["0of1"]
