@@ -21,6 +21,7 @@ from pathlib import Path
 from crdtredis import Region
 from crdtredis.demo.link import Link
 from crdtredis.embedded import RedisServer
+from crdtredis.replication import stats
 from crdtredis.replication.cursor import Cursor
 
 CONSOLE_SCRIPT = str(Path(sys.executable).parent / "crdtredis")
@@ -183,6 +184,17 @@ def latency(probes: int, interval: float = 0.5, rtt: float = 0.0) -> tuple[float
             )
         regions = {name: Region(name, servers[name].url) for name in names}
         rng = random.Random(3)
+        # Steady state: every region has finished its first passes (which open
+        # each peer and read it from the start) before the first probe.
+        _wait(
+            lambda: all(
+                stats.read(regions[n], p).last_success is not None
+                for n in names
+                for p in names
+                if p != n
+            ),
+            "the first passes",
+        )
         time.sleep(2 * interval)
         samples = []
         for probe in range(probes):
