@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install test lint unit integration demo bench bench-quick clean
+.PHONY: install test lint unit integration demo bench bench-quick chaos clean
 
 install: $(STAMP)
 
@@ -67,6 +67,12 @@ test: lint $(SYSTEM_TOOLS) $(REDIS7)
 ## make demo: three regions converging on this machine, live in the terminal.
 demo: $(STAMP)
 	$(BIN)/crdtredis demo $(DEMO_ARGS)
+
+## make chaos: writers on three regions while faults are injected at random, then a
+## check of every acknowledged operation (make chaos CHAOS_ARGS="--minutes 10 --seed N").
+CHAOS_ARGS ?=
+chaos: $(STAMP)
+	$(BIN)/python -m crdtredis.chaos $(CHAOS_ARGS)
 
 ## make bench: the benchmark suite (make bench BENCH_ARGS=--quick for a one-minute run).
 BENCH_ARGS ?=

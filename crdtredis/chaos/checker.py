@@ -1,0 +1,119 @@
+"""What must hold once the system is healed and quiet, given what was acknowledged.
+
+An operation counts as *safe* when it was acknowledged and its region was not
+wiped after it: it must be in the final state, exactly once. One acknowledged
+by a region that was wiped later is *at risk*: it survives only if a peer had
+merged it before the wipe, so it may be missing, and is counted apart, never
+silently. One whose outcome is unknown (a timeout, a connection cut mid-reply)
+may or may not be there. A failed one must not be.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from crdtredis.chaos.history import FAILED, OK, History, Op
+
+#: A region's final values: counter -> int, set -> sorted members, log -> list.
+Finals = dict[str, dict[str, Any]]
+
+
+@dataclass
+class Verdict:
+    problems: list[str] = field(default_factory=list)
+    #: Acknowledged operations a wipe may have taken, and how many it did take.
+    at_risk: int = 0
+    lost_with_wipes: int = 0
+    uncertain: int = 0
+    checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check(history: History, finals: Finals) -> Verdict:
+    """Every region equal, and every safe operation in the state exactly once."""
+    verdict = Verdict()
+    regions = sorted(finals)
+    keys = sorted({op.key for op in history.ops})
+    for key in keys:
+        values = {r: finals[r].get(key) for r in regions}
+        if len({repr(v) for v in values.values()}) > 1:
+            verdict.problems.append(f"{key}: regions disagree: {values}")
+    ops_by_key: dict[str, list[Op]] = defaultdict(list)
+    for op in history.ops:
+        ops_by_key[op.key].append(op)
+    final = finals[regions[0]]
+    for key, ops in ops_by_key.items():
+        if key.startswith("c"):
+            _counter(key, ops, final.get(key), history, verdict)
+        else:
+            _elements(key, ops, final.get(key) or [], history, verdict)
+    return verdict
+
+
+def _at_risk(op: Op, history: History) -> bool:
+    """Acknowledged by a region that was wiped after (or while) it was written."""
+    return any(region == op.region and began >= op.began for region, began, _ in history.wipes)
+
+
+def _counter(key: str, ops: list[Op], value: Any, history: History, verdict: Verdict) -> None:
+    safe, low, high, risked = 0, 0, 0, 0
+    for op in ops:
+        amount = int(op.value) if op.kind == "incr" else -int(op.value)
+        verdict.checked += 1
+        if op.outcome == FAILED:
+            continue
+        if op.outcome == OK and not _at_risk(op, history):
+            safe += amount
+            continue
+        if op.outcome == OK:
+            verdict.at_risk += 1
+            risked += amount
+        else:
+            verdict.uncertain += 1
+        low, high = low + min(amount, 0), high + max(amount, 0)
+    actual = int(value or 0)
+    if not safe + low <= actual <= safe + high:
+        verdict.problems.append(
+            f"{key}: value {actual}, but the acknowledged operations give {safe} "
+            f"(at most {low:+d}/{high:+d} from unknown or at-risk ones)"
+        )
+    elif risked and actual != safe + risked:
+        verdict.lost_with_wipes += 1
+
+
+def _elements(
+    key: str, ops: list[Op], found: list[Any], history: History, verdict: Verdict
+) -> None:
+    """Set members or log entries: unique values, each added once and removed at most once."""
+    counts: dict[str, int] = defaultdict(int)
+    for value in found:
+        counts[str(value)] += 1
+    added = {str(op.value): op for op in ops if op.kind in ("add", "append")}
+    removed = {str(op.value): op for op in ops if op.kind == "remove"}
+    for value, times in counts.items():
+        if value not in added:
+            verdict.problems.append(f"{key}: {value!r} was never written")
+        elif times > 1:
+            verdict.problems.append(f"{key}: {value!r} is there {times} times")
+    for value, op in added.items():
+        verdict.checked += 1
+        there = counts.get(value, 0) > 0
+        gone = removed.get(value)
+        safe_add = op.outcome == OK and not _at_risk(op, history)
+        safe_remove = gone is not None and gone.outcome == OK and not _at_risk(gone, history)
+        if op.outcome == FAILED and there:
+            verdict.problems.append(f"{key}: {value!r} is there though its write failed")
+        elif safe_add and safe_remove and there:
+            verdict.problems.append(f"{key}: {value!r} is there though it was removed")
+        elif safe_add and (gone is None or gone.outcome == FAILED) and not there:
+            verdict.problems.append(f"{key}: acknowledged {value!r} is missing")
+        elif op.outcome == OK and not safe_add:
+            verdict.at_risk += 1
+            verdict.lost_with_wipes += int(not there and gone is None)
+        elif op.outcome != OK or (gone is not None and not safe_remove):
+            verdict.uncertain += 1

@@ -1,0 +1,209 @@
+"""One chaos run: start the system, write and break it on schedule, heal, wait for
+quiet, check, report."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from crdtredis.chaos.checker import Finals, check
+from crdtredis.chaos.history import History
+from crdtredis.chaos.schedule import Fault, plan
+from crdtredis.chaos.system import System
+from crdtredis.chaos.writers import COUNTERS, LOGS, SETS, Writer
+from crdtredis.errors import CRDTRedisError
+from crdtredis.replication import Region
+
+REGIONS = ["eu", "us", "ap"]
+#: Longest wait for the regions to agree once everything is healed.
+QUIET_TIMEOUT = 120.0
+
+
+@dataclass
+class Report:
+    seed: int
+    seconds: float
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    acknowledged: int = 0
+    failed: int = 0
+    unknown: int = 0
+    convergence_seconds: float | None = None
+    problems: list[str] = field(default_factory=list)
+    at_risk: int = 0
+    lost_with_wipes: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        converged = (
+            "never" if self.convergence_seconds is None else f"{self.convergence_seconds:.1f} s"
+        )
+        lines = [
+            f"chaos seed {self.seed}, {self.seconds:.0f} s: {'OK' if self.ok else 'FAILED'}",
+            f"  operations acknowledged {self.acknowledged}, failed {self.failed}, "
+            f"outcome unknown {self.unknown}",
+            f"  faults injected {len(self.faults)}: "
+            + ", ".join(sorted({f["kind"] for f in self.faults})),
+            f"  converged {converged} after the heal",
+            f"  acknowledged by a region wiped later: {self.at_risk} operations; "
+            f"{self.lost_with_wipes} counters or elements show their loss "
+            "(reported apart, not errors)",
+        ]
+        lines += [f"  PROBLEM: {p}" for p in self.problems[:20]]
+        if not self.ok:
+            lines.append(f"  replay: python -m crdtredis.chaos --seed {self.seed} ...")
+        return "\n".join(lines)
+
+
+def run(seed: int, seconds: float, folder: Path | None = None) -> Report:
+    """A full run; the report says what held and what did not."""
+    folder = folder or Path(tempfile.mkdtemp(prefix="crdtredis-chaos-"))
+    faults = plan(seed, seconds, REGIONS)
+    report = Report(seed, seconds, [f.to_dict() for f in faults])
+    history = History()
+    system = System(REGIONS, folder)
+    stop = threading.Event()
+    writers = [
+        Writer(name, system.servers[name].url, history, seed * 31 + i, stop)
+        for i, name in enumerate(REGIONS)
+    ]
+    try:
+        for writer in writers:
+            writer.start()
+        _inject(system, faults, seconds, history)
+        stop.set()
+        for writer in writers:
+            writer.join(timeout=30)
+        system.heal()
+        healed = time.monotonic()
+        finals = _wait_for_quiet(system)
+        if finals is not None:
+            report.convergence_seconds = time.monotonic() - healed
+        system.check_workers()
+        report.problems += system.crashed
+        report.problems += system.stop()
+        report.problems += _leases_left(system)
+        if finals is None:
+            report.problems.append(f"the regions did not agree within {QUIET_TIMEOUT:.0f} s")
+            finals = _finals(system)
+        verdict = check(history, finals)
+        report.problems += verdict.problems
+        report.at_risk, report.lost_with_wipes = verdict.at_risk, verdict.lost_with_wipes
+    finally:
+        stop.set()
+        system.close()
+    outcomes = [op.outcome for op in history.ops]
+    report.acknowledged = outcomes.count("ok")
+    report.failed = outcomes.count("failed")
+    report.unknown = outcomes.count("unknown")
+    (folder / "history.json").write_text(json.dumps(history.to_dict()))
+    return report
+
+
+def _inject(system: System, faults: list[Fault], seconds: float, history: History) -> None:
+    """Apply each fault at its time, undo it after its duration, until ``seconds``."""
+    started = time.monotonic()
+    undo: list[tuple[float, Fault]] = []
+    pending = list(faults)
+    while time.monotonic() - started < seconds:
+        now = time.monotonic() - started
+        for at, fault in [u for u in undo if u[0] <= now]:
+            undo.remove((at, fault))
+            _end(system, fault)
+        while pending and pending[0].at <= now:
+            fault = pending.pop(0)
+            _begin(system, fault, history)
+            undo.append((now + fault.lasts, fault))
+        system.check_workers()
+        time.sleep(0.05)
+    for _, fault in undo:
+        _end(system, fault)
+
+
+def _begin(system: System, fault: Fault, history: History) -> None:
+    name = fault.region
+    if fault.kind == "kill-worker":
+        system.kill_worker(name, 0)
+    elif fault.kind == "pause-redis":
+        system.servers[name].pause()
+    elif fault.kind == "restart-redis":
+        system.servers[name].kill()
+    elif fault.kind == "partition":
+        system.partition(name, cut=True)
+    elif fault.kind == "cut-connections":
+        system.cut_connections(name)
+    elif fault.kind == "wipe":
+        began = time.time()
+        system.wipe(name)
+        history.wiped(name, began, time.time())
+    elif fault.kind == "full-memory":
+        system.set_maxmemory(name, full=True)
+
+
+def _end(system: System, fault: Fault) -> None:
+    name = fault.region
+    if fault.kind == "kill-worker":
+        system.start_worker(name, 0)
+    elif fault.kind == "pause-redis":
+        system.servers[name].resume()
+    elif fault.kind == "restart-redis":
+        system.servers[name].start()
+    elif fault.kind == "partition":
+        system.partition(name, cut=False)
+    elif fault.kind == "full-memory":
+        system.set_maxmemory(name, full=False)
+
+
+def _finals(system: System) -> Finals:
+    finals: Finals = {}
+    for name, server in system.servers.items():
+        region = Region(name, server.url, socket_timeout=5.0)
+        values: dict[str, Any] = {}
+        for i in range(COUNTERS):
+            values[f"c{i}"] = region.counter(f"c{i}").value()
+        for i in range(SETS):
+            values[f"s{i}"] = sorted(region.orset(f"s{i}").members())
+        for i in range(LOGS):
+            values[f"log{i}"] = region.sequence(f"log{i}").to_list()
+        finals[name] = values
+    return finals
+
+
+def _wait_for_quiet(system: System) -> Finals | None:
+    """The regions' values once they agree (read twice, a pass apart), or None."""
+    deadline = time.monotonic() + QUIET_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            first = _finals(system)
+            if len({json.dumps(v, sort_keys=True) for v in first.values()}) == 1:
+                time.sleep(3 * system.interval)
+                again = _finals(system)
+                if again == first:
+                    return first
+        except (redis.exceptions.RedisError, CRDTRedisError):
+            pass
+        time.sleep(0.2)
+    return None
+
+
+def _leases_left(system: System) -> list[str]:
+    """Live leases once every worker has stopped: a pass that never gave its shards up."""
+    left = []
+    for name, server in system.servers.items():
+        client = server.client(socket_timeout=5, decode_responses=True)
+        seconds, micros = client.time()
+        now_ms = seconds * 1000 + micros // 1000
+        for key in client.scan_iter(match="crdt#lock:*"):
+            for shard, value in client.hgetall(key).items():
+                if int(str(value).split("|")[0]) > now_ms:
+                    left.append(f"{name}: {key!s} shard {shard!s} leased after the workers stopped")
+    return left

@@ -1,0 +1,55 @@
+"""A seeded fault schedule: the same seed gives the same faults at the same times."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass
+from typing import Any
+
+#: Every kind of fault, and how long each lasts at most (seconds).
+FAULTS: dict[str, float] = {
+    "kill-worker": 2.0,  # SIGKILL a worker, start it again after the pause
+    "pause-redis": 3.0,  # SIGSTOP a redis-server, SIGCONT after
+    "restart-redis": 2.0,  # SIGKILL a redis-server, start it again from its AOF
+    "partition": 5.0,  # cut every link to and from a region, restore after
+    "cut-connections": 0.0,  # close a region's links' connections mid-reply, once
+    "wipe": 0.0,  # FLUSHALL a region's Redis: what no peer had is lost
+    "full-memory": 3.0,  # maxmemory below use, noeviction: writes refused
+}
+
+
+@dataclass(frozen=True)
+class Fault:
+    at: float
+    kind: str
+    region: str
+    lasts: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plan(
+    seed: int,
+    seconds: float,
+    regions: list[str],
+    every: float = 4.0,
+    wipes: bool = True,
+) -> list[Fault]:
+    """Faults over ``seconds``, about one per ``every`` seconds, none in the last
+    fifth (the system is healed then) and at most one wipe per run."""
+    rng = random.Random(seed)
+    kinds = [k for k in FAULTS if wipes or k != "wipe"]
+    faults: list[Fault] = []
+    at = rng.uniform(1.0, every)
+    wiped = False
+    while at < seconds * 0.8:
+        kind = rng.choice(kinds)
+        if kind == "wipe":
+            if wiped:
+                kind = "kill-worker"
+            wiped = True
+        lasts = round(rng.uniform(0.5, FAULTS[kind]), 2) if FAULTS[kind] else 0.0
+        faults.append(Fault(round(at, 2), kind, rng.choice(regions), lasts))
+        at += rng.uniform(every / 2, every * 1.5)
+    return faults
