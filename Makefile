@@ -40,7 +40,8 @@ $(SYSTEM_TOOLS):
 # root): the TLS tests run on it (the bundled 6.2 has no TLS) and memory is
 # measured on it too. Without it those tests are skipped with the reason, and
 # memory is measured on the bundled server only.
-REDIS7 := $(VENV)/redis7/usr/bin/redis-server
+# Tried once (the stamp), so an offline machine does not retry at every run.
+REDIS7 := $(VENV)/.redis7-stamp
 $(REDIS7):
 	@mkdir -p $(VENV)/redis7 && cd $(VENV)/redis7 \
 		&& (apt-get download redis-server redis-tools >/dev/null 2>&1 \
@@ -48,6 +49,7 @@ $(REDIS7):
 		&& for deb in redis-*.deb; do dpkg -x $$deb . ; done && rm -f redis-*.deb \
 		&& echo "stock Redis: $$(./usr/bin/redis-server --version)" \
 		|| echo "could not unpack Debian's redis-server: TLS tests skipped, memory on the bundled server only"
+	@touch $(REDIS7)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

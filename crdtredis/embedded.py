@@ -7,8 +7,10 @@ beside the Python interpreter. Nothing here needs root or Docker.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -55,11 +57,23 @@ def find_binary(name: str = "redis-server") -> str:
     )
 
 
+@functools.cache
 def stock_redis7() -> str | None:
     """Debian's redis-server 7 (a stock build, with TLS): ``$CRDTREDIS_REDIS7``, else the
-    one ``make test`` and ``make bench`` unpack into the venv; None when neither exists."""
+    one ``make test`` and ``make bench`` unpack into the venv; None when neither runs
+    (unpacked without its libraries, say) or is at least version 7."""
     unpacked = Path(sys.prefix) / "redis7" / "usr" / "bin" / "redis-server"
-    return os.environ.get("CRDTREDIS_REDIS7") or (str(unpacked) if unpacked.is_file() else None)
+    binary = os.environ.get("CRDTREDIS_REDIS7") or (str(unpacked) if unpacked.is_file() else None)
+    if binary is None:
+        return None
+    try:
+        version = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"v=(\d+)\.", version)
+    return binary if found and int(found.group(1)) >= 7 else None
 
 
 def _bindable(port: int) -> bool:

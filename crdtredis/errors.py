@@ -94,8 +94,9 @@ def certificate_problem(message: str) -> str | None:
     marker = "certificate verify failed"
     if marker not in message and "CERTIFICATE_VERIFY_FAILED" not in message:
         return None
-    reason = message.split(f"{marker}:", 1)[-1].split("(_ssl", 1)[0].strip(" .")
-    return reason if reason and reason != message else marker
+    _, colon, rest = message.partition(f"{marker}:")
+    reason = rest.split("(_ssl", 1)[0].strip(" .") if colon else ""
+    return reason or marker
 
 
 #: What to do about a certificate that did not verify.

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 from crdtredis.store.layout import DEFAULT_PREFIX
 
-#: Every command a pulling region runs at a single-server peer.
+#: Every command a pulling region runs at a single-server peer (``select`` for a
+#: peer URL naming a database other than 0).
 PEER_COMMANDS = (
     "ping",
+    "select",
     "hgetall",
+    "hlen",
     "hget",
     "hmget",
     "hscan",

@@ -258,6 +258,7 @@ class Syncer:
         if behind:
             report.full_resync = True
             self._resync(source, behind, report)
+            self._pass.leases.check()
             cursor.advance(self.region, behind)
         return {
             shard: cursor.versions[shard]
@@ -499,9 +500,10 @@ class Syncer:
         """The peer's hashes by name: missing ones left out, unreadable ones as a reason."""
         stored: dict[str, Any] = {}
         for name, fields in zip(names, read, strict=True):
-            if isinstance(fields, redis.exceptions.ResponseError):
+            if isinstance(fields, redis.exceptions.ResponseError) and is_wrong_type(fields):
                 stored[name] = f"the peer cannot read it as a hash: {fields}"
             elif isinstance(fields, Exception):
+                # Not bad data (no permission, say): the pass fails, the cursor stays.
                 raise fields
             elif fields:
                 stored[name] = fields
@@ -517,6 +519,12 @@ class Syncer:
         else:
             report.rejected.setdefault("...", "more keys rejected")
         log.warning("sync %s <- %s: %s", self.region.name, report.peer, reason)
+
+
+def is_wrong_type(error: redis.exceptions.ResponseError) -> bool:
+    """Whether ``error`` says the key holds another kind of value (bad data at the peer,
+    rejected for that key alone), rather than that it could not be read at all."""
+    return str(error).startswith("WRONGTYPE")
 
 
 def describe_error(exc: BaseException, peer: Peer) -> str:

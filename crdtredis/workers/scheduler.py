@@ -23,6 +23,7 @@ import time
 import redis
 from rq import Queue
 from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.intermediate_queue import IntermediateQueue
 from rq.job import Job, JobStatus
 
 from crdtredis.config import RegionConfig
@@ -61,6 +62,8 @@ class SyncScheduler:
         self.next_probe = 0.0
         #: When the next job is due (the loop sleeps until then).
         self.next_due = 0.0
+        #: Queued jobs seen out of the queue, and since when (monotonic).
+        self._taken: dict[str, float] = {}
 
     def rename(self, restarts: int) -> str:
         """The RQ name for the worker's RQ loop after ``restarts`` restarts, beaten under
@@ -136,26 +139,32 @@ class SyncScheduler:
         except NoSuchJobError:
             return True
         status = job.get_status(refresh=False)
-        now = time.time()  # RQ stamps its jobs with the clock of the process that acted
         abandoned = (
             status == JobStatus.STARTED
             and job.started_at is not None
-            and now - job.started_at.timestamp() > ABANDONED_AFTER
+            and time.time() - job.started_at.timestamp() > ABANDONED_AFTER
             and not roster.is_live(self.region, job.worker_name or "")
             and not held_by(self.region, [p.name for p in self.config.peers], job_id)
-        ) or (
-            # Taken off the queue by a worker that died before starting it.
-            status == JobStatus.QUEUED
-            and job.enqueued_at is not None
-            and now - job.enqueued_at.timestamp() > ABANDONED_AFTER
-            and job_id not in self.queue.get_job_ids()
-        )
+        ) or (status == JobStatus.QUEUED and self._taken_and_dropped(job_id))
         if status in FINISHED or abandoned:
             if abandoned:
                 log.warning("sync job %s was abandoned by its worker; starting it again", job_id)
+                IntermediateQueue(self.queue.key, self.queue.connection).remove(job_id)
             job.delete()
+            self._taken.pop(job_id, None)
             return True
         return False
+
+    def _taken_and_dropped(self, job_id: str) -> bool:
+        """Whether a queued job has been out of the queue, taken by a worker but not
+        started, for two lease lifetimes as this scheduler saw it (by its own clock:
+        RQ stamps jobs with other processes' clocks). A live worker starts a job it
+        took within milliseconds; one that died in between never does."""
+        if job_id in self.queue.get_job_ids():
+            self._taken.pop(job_id, None)
+            return False
+        first = self._taken.setdefault(job_id, time.monotonic())
+        return time.monotonic() - first > ABANDONED_AFTER
 
     def run(self, stop: threading.Event) -> None:
         """Tick until ``stop`` is set, waking when the next job is due; errors are

@@ -12,9 +12,13 @@ from prometheus_client import generate_latest
 from prometheus_client.registry import CollectorRegistry
 
 from crdtredis import Region
+from crdtredis.config import PeerConfig
 from crdtredis.metrics.collector import RegionCollector
+from crdtredis.replication import survey as survey_module
 from crdtredis.replication.access import peer_acl
 from crdtredis.replication.inspection import inspect_key, region_status
+from crdtredis.replication.peer import Peer
+from crdtredis.replication.survey import survey
 from tests.regions import NAMES, Regions, converge
 
 pytestmark = pytest.mark.integration
@@ -127,3 +131,40 @@ def test_a_refused_password_is_reported_without_the_password(
     written = json.dumps([report.to_dict(), status]) + caplog.text
     assert wrong not in written
     assert wrong not in _everything_stored(regions)
+
+
+def test_a_key_the_peer_user_may_not_read_fails_the_pass_and_is_pulled_once_allowed(
+    regions: Regions,
+) -> None:
+    server = regions.servers["us"]
+    admin = server.client()
+    narrow = [*peer_acl("crdt-peer", PASSWORD)]
+    narrow.remove("~crdt:*")  # the objects themselves are out of reach
+    admin.execute_command("ACL", "SETUSER", *narrow)  # type: ignore[no-untyped-call]
+    us = regions.open("us")
+    us.counter("warm").incr()
+    url = server.url.replace("//", f"//crdt-peer:{PASSWORD}@", 1)
+    eu = Region("eu", regions.servers["eu"].url, peers={"us": url})
+    first = eu.sync_peer("us")
+    us.counter("c").incr(5)
+    second = eu.sync_peer("us")
+    assert first.error is not None and second.error is not None, second.summary()
+    assert not first.rejected and not second.rejected  # not taken for bad data
+    admin.execute_command("ACL", "SETUSER", *peer_acl("crdt-peer", PASSWORD))  # type: ignore[no-untyped-call]
+    assert eu.sync_peer("us").ok
+    assert (eu.counter("warm").value(), eu.counter("c").value()) == (1, 5)
+
+
+def test_the_peer_user_keeps_large_objects_out_of_the_survey_script(
+    regions: Regions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(survey_module, "INLINE_FIELDS", 10)
+    _reader_regions(regions)
+    us = regions.open("us")
+    for element in range(20):
+        us.orset("big").add(f"e{element}")
+    url = regions.servers["us"].url.replace("//", f"//crdt-peer:{PASSWORD}@", 1)
+    peer = Peer(PeerConfig("us", url))
+    found = survey(peer, "eu", [0] * us.layout.shards, 1000, range(us.layout.shards))
+    assert found is not None and found.page is not None and peer.scripted
+    assert found.objects is None  # HLEN counted the fields: too many to read in the script

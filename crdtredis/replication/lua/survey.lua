@@ -50,7 +50,7 @@ if #listed > 0 and #listed <= cap then
   local fields = 0
   for _, entry in ipairs(listed) do
     local size = redis.pcall('HLEN', entry[2] .. entry[1])
-    fields = fields + (type(size) == 'number' and size or 1)
+    fields = fields + (type(size) == 'number' and size or budget + 1)  -- unknown: too many
   end
   if fields <= budget then
     states = {}
