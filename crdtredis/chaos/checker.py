@@ -56,8 +56,9 @@ def check(history: History, finals: Finals) -> Verdict:
 
 
 def _at_risk(op: Op, history: History) -> bool:
-    """Acknowledged by a region that was wiped after (or while) it was written."""
-    return any(region == op.region and began >= op.began for region, began, _ in history.wipes)
+    """Acknowledged by a region that was wiped after (or while) it was written: an
+    operation sent before the wipe returned may have run before the flush."""
+    return any(region == op.region and ended >= op.began for region, _, ended in history.wipes)
 
 
 def _counter(key: str, ops: list[Op], value: Any, history: History, verdict: Verdict) -> None:

@@ -20,6 +20,7 @@ from crdtredis.chaos.system import System
 from crdtredis.chaos.writers import COUNTERS, LOGS, SETS, Writer
 from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import Region
+from crdtredis.replication.leases import LEASE_SECONDS
 
 REGIONS = ["eu", "us", "ap"]
 #: Longest wait for the regions to agree once everything is healed.
@@ -91,6 +92,7 @@ def run(seed: int, seconds: float, folder: Path | None = None) -> Report:
         system.check_workers()
         report.problems += system.crashed
         report.problems += system.stop()
+        time.sleep(LEASE_SECONDS)  # a pass killed by a fault holds its shards this long
         report.problems += _leases_left(system)
         if finals is None:
             report.problems.append(f"the regions did not agree within {QUIET_TIMEOUT:.0f} s")

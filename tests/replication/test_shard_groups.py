@@ -16,6 +16,7 @@ import pytest
 from crdtredis import Region
 from crdtredis.demo.link import Link
 from crdtredis.replication.cursor import Cursor
+from crdtredis.replication.leases import LEASE_SECONDS
 from crdtredis.workers import roster
 from tests.regions import Regions
 from tests.support import CONSOLE_SCRIPT, region_env, wait_for
@@ -153,4 +154,5 @@ def test_workers_pulling_one_peer_over_shard_groups_lose_nothing_when_killed(
         else:
             assert eu.counter(name).value() == expected, name
         assert eu.export(name) == us.export(name), name
-    assert held_shards(eu) == set()  # killed passes' leases expired; the rest were given up
+    # A pass killed last holds its shards for a lease lifetime; then nothing is held.
+    wait_for(lambda: held_shards(eu) == set(), timeout=2 * LEASE_SECONDS, message="leases")

@@ -30,6 +30,7 @@ LAYERS = {
     "crdtredis.embedded": 4,
     "crdtredis.demo": 5,
     "crdtredis.cli": 6,
+    "crdtredis.chaos": 6,
 }
 #: The package's own entry points sit above everything.
 TOP = {"crdtredis", "crdtredis.__main__"}

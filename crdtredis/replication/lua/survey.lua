@@ -50,7 +50,11 @@ if #listed > 0 and #listed <= cap then
   local fields = 0
   for _, entry in ipairs(listed) do
     local size = redis.pcall('HLEN', entry[2] .. entry[1])
-    fields = fields + (type(size) == 'number' and size or budget + 1)  -- unknown: too many
+    if type(size) ~= 'number' then
+      -- another kind of key costs one error; a size that cannot be read, too many
+      size = string.find(tostring(size.err), 'WRONGTYPE', 1, true) and 1 or budget + 1
+    end
+    fields = fields + size
   end
   if fields <= budget then
     states = {}
