@@ -14,8 +14,6 @@ from crdtredis.store.region import RegionStore
 
 #: Seconds after its last heartbeat that a worker counts as gone.
 LIVE_SECONDS = LEASE_SECONDS
-#: Most shard groups, however many workers run (a peer has 16 shards by default).
-MOST_GROUPS = 64
 
 
 def server_time(region: RegionStore) -> float:
@@ -58,9 +56,11 @@ def is_live(region: RegionStore, worker: str, now: float | None = None) -> bool:
     return seen is not None and float(seen) > now - LIVE_SECONDS
 
 
-def group_count(live: int) -> int:
-    """Shard groups for ``live`` workers: one each, so each pulls its share of every peer."""
-    return max(1, min(live, MOST_GROUPS))
+def group_count(live: int, shards: int) -> int:
+    """Shard groups for ``live`` workers: one each, so each pulls its share of every peer,
+    but no more than ``shards`` (the region's own count, which its peers share as a
+    rule): a group past it would hold no shard."""
+    return max(1, min(live, shards))
 
 
 def forget(region: RegionStore, worker: str) -> None:

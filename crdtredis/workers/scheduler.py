@@ -88,7 +88,8 @@ class SyncScheduler:
                 log.warning("could not write the convergence probe: %s", exc)
         # Starts and heartbeats are by the local Redis's clock, shared by every worker.
         now = roster.server_time(self.region)
-        count = roster.group_count(roster.beat(self.region, self.worker, now))
+        live = roster.beat(self.region, self.worker, now)
+        count = roster.group_count(live, self.region.layout.shards)
         starts = self.region.client.hgetall(self.region.layout.sync_jobs_key)
         interval = self.config.sync_interval
         enqueued = []

@@ -88,3 +88,11 @@ def test_jobs_are_due_by_the_redis_clock_whatever_the_workers_clock(
     behind = time.time() - 3600
     monkeypatch.setattr("crdtredis.workers.scheduler.time.time", lambda: behind)
     assert SyncScheduler(config, eu, queue, "w1").tick() == ["0of1"]
+
+
+def test_there_are_never_more_groups_than_shards(regions: Regions) -> None:
+    eu = regions.open("eu", shards=2)
+    config, queue = eu_scheduling(regions)
+    for worker in ("w2", "w3", "w4"):
+        roster.beat(eu, worker)
+    assert SyncScheduler(config, eu, queue, "w1").tick() == ["0of2", "1of2"]
