@@ -7,6 +7,7 @@ import json
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,38 +132,34 @@ def _inject(system: System, faults: list[Fault], seconds: float, history: Histor
         _end(system, fault)
 
 
+Action = Callable[[System, str], object]
+
+#: How each kind of fault begins in a region, and how it ends (None: nothing to undo).
+ACTIONS: dict[str, tuple[Action, Action | None]] = {
+    "kill-worker": (lambda s, n: s.kill_worker(n, 0), lambda s, n: s.start_worker(n, 0)),
+    "pause-redis": (lambda s, n: s.servers[n].pause(), lambda s, n: s.servers[n].resume()),
+    "restart-redis": (lambda s, n: s.servers[n].kill(), lambda s, n: s.servers[n].start()),
+    "partition": (lambda s, n: s.partition(n, cut=True), lambda s, n: s.partition(n, cut=False)),
+    "cut-connections": (lambda s, n: s.cut_connections(n), None),
+    "wipe": (lambda s, n: s.wipe(n), None),
+    "full-memory": (
+        lambda s, n: s.set_maxmemory(n, full=True),
+        lambda s, n: s.set_maxmemory(n, full=False),
+    ),
+}
+
+
 def _begin(system: System, fault: Fault, history: History) -> None:
-    name = fault.region
-    if fault.kind == "kill-worker":
-        system.kill_worker(name, 0)
-    elif fault.kind == "pause-redis":
-        system.servers[name].pause()
-    elif fault.kind == "restart-redis":
-        system.servers[name].kill()
-    elif fault.kind == "partition":
-        system.partition(name, cut=True)
-    elif fault.kind == "cut-connections":
-        system.cut_connections(name)
-    elif fault.kind == "wipe":
-        began = time.time()
-        system.wipe(name)
-        history.wiped(name, began, time.time())
-    elif fault.kind == "full-memory":
-        system.set_maxmemory(name, full=True)
+    began = time.time()
+    ACTIONS[fault.kind][0](system, fault.region)
+    if fault.kind == "wipe":
+        history.wiped(fault.region, began, time.time())
 
 
 def _end(system: System, fault: Fault) -> None:
-    name = fault.region
-    if fault.kind == "kill-worker":
-        system.start_worker(name, 0)
-    elif fault.kind == "pause-redis":
-        system.servers[name].resume()
-    elif fault.kind == "restart-redis":
-        system.servers[name].start()
-    elif fault.kind == "partition":
-        system.partition(name, cut=False)
-    elif fault.kind == "full-memory":
-        system.set_maxmemory(name, full=False)
+    undo = ACTIONS[fault.kind][1]
+    if undo is not None:
+        undo(system, fault.region)
 
 
 def _finals(system: System) -> Finals:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from crdtredis.chaos.checker import check
 from crdtredis.chaos.history import FAILED, OK, UNKNOWN, History, Op
-from crdtredis.chaos.schedule import plan
+from crdtredis.chaos.run import ACTIONS
+from crdtredis.chaos.schedule import FAULTS, plan
 
 
 def history(
@@ -83,3 +84,7 @@ def test_a_seed_replays_the_same_schedule() -> None:
     faults = plan(7, 600, regions)
     assert all(f.at < 480 for f in faults)  # the last fifth is left for the heal
     assert sum(f.kind == "wipe" for f in faults) <= 1
+
+
+def test_every_kind_of_fault_the_schedule_draws_can_be_injected() -> None:
+    assert set(ACTIONS) == set(FAULTS)
