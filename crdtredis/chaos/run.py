@@ -21,7 +21,7 @@ from crdtredis.chaos.system import System
 from crdtredis.chaos.writers import COUNTERS, LOGS, SETS, Writer
 from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import Region
-from crdtredis.replication.leases import LEASE_SECONDS
+from crdtredis.replication.leases import LEASE_SECONDS, live_leases
 
 REGIONS = ["eu", "us", "ap"]
 #: Longest wait for the regions to agree once everything is healed.
@@ -198,11 +198,8 @@ def _leases_left(system: System) -> list[str]:
     """Live leases once every worker has stopped: a pass that never gave its shards up."""
     left = []
     for name, server in system.servers.items():
-        client = server.client(socket_timeout=5, decode_responses=True)
-        seconds, micros = client.time()
-        now_ms = seconds * 1000 + micros // 1000
-        for key in client.scan_iter(match="crdt#lock:*"):
-            for shard, value in client.hgetall(key).items():
-                if int(str(value).split("|")[0]) > now_ms:
-                    left.append(f"{name}: {key!s} shard {shard!s} leased after the workers stopped")
+        region = Region(name, server.url, socket_timeout=5.0)
+        for peer in system.names:
+            for shard in live_leases(region, peer) if peer != name else {}:
+                left.append(f"{name}: shard {shard} of {peer} leased after the workers stopped")
     return left

@@ -151,19 +151,26 @@ class ShardLeases:
         )
 
 
-def held_by(region: RegionStore, peers: Iterable[str], owner: str) -> bool:
-    """Whether a pass of ``owner`` holds a live lease on a shard of any of ``peers``,
-    by the local Redis's clock (the one the leases are written with)."""
+def live_leases(region: RegionStore, peer: str) -> dict[int, str]:
+    """The shards of ``peer`` leased now, with their holders' tokens, by the local
+    Redis's clock (the one the leases are written with)."""
     pipe = region.client.pipeline(transaction=False)
     pipe.time()
-    for peer in peers:
-        pipe.hgetall(region.layout.lock_key(peer))
-    replies = pipe.execute()
-    seconds, micros = replies[0]
+    pipe.hgetall(region.layout.lock_key(peer))
+    (seconds, micros), leases = pipe.execute()
     now_ms = seconds * 1000 + micros // 1000
-    for leases in replies[1:]:
-        for value in leases.values():
-            expiry, _, token = str(value).partition("|")
-            if token.startswith(f"{owner}/") and expiry.isdigit() and int(expiry) > now_ms:
-                return True
-    return False
+    live = {}
+    for shard, value in leases.items():
+        expiry, _, token = str(value).partition("|")
+        if expiry.isdigit() and int(expiry) > now_ms:
+            live[int(shard)] = token
+    return live
+
+
+def held_by(region: RegionStore, peers: Iterable[str], owner: str) -> bool:
+    """Whether a pass of ``owner`` holds a live lease on a shard of any of ``peers``."""
+    return any(
+        token.startswith(f"{owner}/")
+        for peer in peers
+        for token in live_leases(region, peer).values()
+    )

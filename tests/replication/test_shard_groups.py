@@ -16,7 +16,7 @@ import pytest
 from crdtredis import Region
 from crdtredis.demo.link import Link
 from crdtredis.replication.cursor import Cursor
-from crdtredis.replication.leases import LEASE_SECONDS
+from crdtredis.replication.leases import LEASE_SECONDS, live_leases
 from crdtredis.workers import roster
 from tests.regions import Regions
 from tests.support import CONSOLE_SCRIPT, region_env, wait_for
@@ -105,9 +105,7 @@ def write_rounds(us: Region, rng: random.Random, model: dict[str, object]) -> No
 
 def held_shards(eu: Region) -> set[int]:
     """The shards of us that some pass in eu holds a live lease on now."""
-    now_ms = time.time() * 1000
-    leases = eu.client.hgetall(eu.layout.lock_key("us"))
-    return {int(s) for s, v in leases.items() if int(v.split("|")[0]) > now_ms}
+    return set(live_leases(eu, "us"))
 
 
 @pytest.mark.parametrize("count", [2, 4])
