@@ -37,17 +37,22 @@ $(SYSTEM_TOOLS):
 	@touch $(SYSTEM_TOOLS)
 
 # A stock Redis 7, Debian's, unpacked into the venv (apt-get download needs no
-# root): the TLS tests run on it (the bundled 6.2 has no TLS) and memory is
-# measured on it too. Without it those tests are skipped with the reason, and
-# memory is measured on the bundled server only.
-# Tried once (the stamp), so an offline machine does not retry at every run.
+# root) with the two libraries it links that a bare machine may lack (liblzf,
+# jemalloc), and a launcher that points the loader at them: the TLS tests run on
+# it (the bundled 6.2 has no TLS) and memory is measured on it too. Without it
+# those tests are skipped with the reason, and memory is measured on the bundled
+# server only. Tried once (the stamp), so an offline machine does not retry.
 REDIS7 := $(VENV)/.redis7-stamp
+REDIS7_DEBS := redis-server redis-tools liblzf1 libjemalloc2
 $(REDIS7):
 	@mkdir -p $(VENV)/redis7 && cd $(VENV)/redis7 \
-		&& (apt-get download redis-server redis-tools >/dev/null 2>&1 \
-		    || (apt-get update -q >/dev/null 2>&1 && apt-get download redis-server redis-tools >/dev/null 2>&1)) \
-		&& for deb in redis-*.deb; do dpkg -x $$deb . ; done && rm -f redis-*.deb \
-		&& echo "stock Redis: $$(./usr/bin/redis-server --version)" \
+		&& (apt-get download $(REDIS7_DEBS) >/dev/null 2>&1 \
+		    || (apt-get update -q >/dev/null 2>&1 && apt-get download $(REDIS7_DEBS) >/dev/null 2>&1)) \
+		&& for deb in *.deb; do dpkg -x $$deb . ; done && rm -f *.deb \
+		&& printf '%s\n' '#!/bin/sh' 'here=$$(dirname "$$0")' \
+		   'LD_LIBRARY_PATH="$$here/usr/lib/$$(uname -m)-linux-gnu$${LD_LIBRARY_PATH:+:$$LD_LIBRARY_PATH}" exec "$$here/usr/bin/redis-server" "$$@"' \
+		   > redis-server && chmod +x redis-server \
+		&& echo "stock Redis: $$(./redis-server --version)" \
 		|| echo "could not unpack Debian's redis-server: TLS tests skipped, memory on the bundled server only"
 	@touch $(REDIS7)
 

@@ -60,9 +60,10 @@ def find_binary(name: str = "redis-server") -> str:
 @functools.cache
 def stock_redis7() -> str | None:
     """Debian's redis-server 7 (a stock build, with TLS): ``$CRDTREDIS_REDIS7``, else the
-    one ``make test`` and ``make bench`` unpack into the venv; None when neither runs
-    (unpacked without its libraries, say) or is at least version 7."""
-    unpacked = Path(sys.prefix) / "redis7" / "usr" / "bin" / "redis-server"
+    one ``make test`` and ``make bench`` unpack into the venv (its launcher, which
+    finds the libraries unpacked beside it); None when neither runs or is at least
+    version 7."""
+    unpacked = Path(sys.prefix) / "redis7" / "redis-server"
     binary = os.environ.get("CRDTREDIS_REDIS7") or (str(unpacked) if unpacked.is_file() else None)
     if binary is None:
         return None
