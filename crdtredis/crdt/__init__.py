@@ -4,6 +4,7 @@ Nothing in this package talks to Redis or imports the rest of crdtredis; the
 Redis-backed types are tested against these.
 """
 
+from crdtredis.crdt.countermap import CounterMap
 from crdtredis.crdt.gcounter import GCounter
 from crdtredis.crdt.gset import GSet
 from crdtredis.crdt.interface import CRDT, SLOT_MAX
@@ -13,12 +14,13 @@ from crdtredis.crdt.sequence import Sequence
 from crdtredis.crdt.twophase_set import TwoPhaseSet
 
 #: Every pure type by its serialised ``type`` name.
-TYPES: dict[str, type[GCounter | PNCounter | GSet | TwoPhaseSet | ORSet | Sequence]] = {
-    t.type_name: t for t in (GCounter, PNCounter, GSet, TwoPhaseSet, ORSet, Sequence)
-}
+TYPES: dict[
+    str, type[GCounter | PNCounter | CounterMap | GSet | TwoPhaseSet | ORSet | Sequence]
+] = {t.type_name: t for t in (GCounter, PNCounter, CounterMap, GSet, TwoPhaseSet, ORSet, Sequence)}
 
 __all__ = [
     "CRDT",
+    "CounterMap",
     "SLOT_MAX",
     "TYPES",
     "GCounter",

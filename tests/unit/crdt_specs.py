@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from crdtredis.crdt import GCounter, GSet, ORSet, PNCounter, TwoPhaseSet
+from crdtredis.crdt import CounterMap, GCounter, GSet, ORSet, PNCounter, TwoPhaseSet
 from crdtredis.crdt import Sequence as SequenceCRDT
 
 Event = tuple[Any, ...]
@@ -64,6 +64,41 @@ PNCOUNTER = Spec(
     _perform_counter,
     _counter_model,
     lambda c: c.value(),
+)
+
+
+def _map_perform(crdt: Any, op: Op, view: Sequence[Event], eid: int) -> Event:
+    kind, field, amount = op
+    if kind == "delete_field":
+        crdt.delete_field(field)
+        return ("delete", field, frozenset(e[3] for e in view if e[0] == "add" and e[1] == field))
+    getattr(crdt, kind)(field, amount)
+    return ("add", field, amount if kind == "incr" else -amount, eid)
+
+
+def _map_model(events: Sequence[Event]) -> dict[str, int]:
+    """Each field's increments minus decrements, except those a field delete observed."""
+    observed: set[int] = set()
+    for e in events:
+        if e[0] == "delete":
+            observed |= e[2]
+    counts: dict[str, int] = {}
+    for e in events:
+        if e[0] == "add" and e[3] not in observed:
+            counts[e[1]] = counts.get(e[1], 0) + e[2]
+    return {f: n for f, n in sorted(counts.items()) if n}
+
+
+COUNTERMAP = Spec(
+    CounterMap,
+    st.tuples(
+        st.sampled_from(["incr", "incr", "decr", "delete_field"]),
+        st.sampled_from(["/", "/a", "/b", "é"]),
+        st.integers(min_value=0, max_value=5),
+    ),
+    _map_perform,
+    _map_model,
+    lambda m: m.items(),
 )
 
 
@@ -169,7 +204,7 @@ SEQUENCE = Spec(
     lambda s: sorted(s.to_list()),
 )
 
-SPECS = [GCOUNTER, PNCOUNTER, GSET, TWOPHASE, ORSET, SEQUENCE]
+SPECS = [GCOUNTER, PNCOUNTER, COUNTERMAP, GSET, TWOPHASE, ORSET, SEQUENCE]
 
 
 # -- histories --------------------------------------------------------------
