@@ -27,6 +27,8 @@ from crdtredis.store.layout import DEFAULT_PREFIX
 PEER_TIMEOUT = 2.0
 SYNC_BATCH = 1000
 EXPORTER_MAX_KEYS = 1000
+#: Fields of each counter map the exporter reports (its largest counts).
+EXPORTER_MAP_FIELDS = 10
 
 
 class ConfigError(CRDTRedisError, ValueError):
@@ -143,6 +145,8 @@ class RegionConfig:
     exporter_keys: tuple[str, ...] = setting(STRINGS, ("*",))
     #: Most per-key series the exporter emits; the rest are counted as dropped.
     exporter_max_keys: int = setting(whole(1, 1_000_000), EXPORTER_MAX_KEYS)
+    #: Largest fields of each counter map reported as series of their own (0: none).
+    exporter_map_fields: int = setting(whole(0, 10_000), EXPORTER_MAP_FIELDS)
 
     @property
     def queue(self) -> str:
@@ -188,6 +192,7 @@ _FILE_SECTIONS = {
         "port": "exporter_port",
         "keys": "exporter_keys",
         "max_keys": "exporter_max_keys",
+        "map_fields": "exporter_map_fields",
     },
 }
 _TOP_LEVEL = {"region", "redis_url", "prefix", "cluster", "queue_url", "peers"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from crdtredis.cli.app import cli
 from crdtredis.cli.inspect import inspect, status
+from crdtredis.cli.maps import map_group
 from crdtredis.cli.objects import (
     decr,
     delete,
@@ -32,6 +33,7 @@ for command in (
     persist,
     ttl,
     inspect,
+    map_group,
     set_group,
     log_group,
     keys,

@@ -15,7 +15,7 @@ from crdtredis.store.types import REGISTRY
 COUNTER_TYPES = REGISTRY.names("counter")
 SET_TYPES = REGISTRY.names("set")
 #: The command that reads a key of each family.
-READ_COMMAND = {"set": "set members", "log": "log read"}
+READ_COMMAND = {"map": "map items", "set": "set members", "log": "log read"}
 
 
 def _amount(by: int, down: bool = False) -> int:

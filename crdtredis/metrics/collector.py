@@ -28,7 +28,7 @@ from prometheus_client.core import (
     Metric,
 )
 
-from crdtredis.config import EXPORTER_MAX_KEYS
+from crdtredis.config import EXPORTER_MAP_FIELDS, EXPORTER_MAX_KEYS
 from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import Peer, probe, stats
 from crdtredis.replication.collection import waiting
@@ -78,6 +78,9 @@ class RegionCollector:
         keys: names or glob patterns of the keys to report.
         max_keys: most keys reported; the others are counted in
             ``crdtredis_exporter_keys_dropped``.
+        map_fields: the largest fields of each counter map reported in
+            ``crdtredis_map_field_value`` (at most ``max_keys * map_fields``
+            series; 0 for none).
     """
 
     def __init__(
@@ -86,12 +89,14 @@ class RegionCollector:
         peers: Sequence[Peer],
         keys: Sequence[str] = ("*",),
         max_keys: int = EXPORTER_MAX_KEYS,
+        map_fields: int = EXPORTER_MAP_FIELDS,
     ) -> None:
         self._region = region if isinstance(region, RegionStore) else None
         self._open_region = region
         self.peers = list(peers)
         self.patterns = list(keys)
         self.max_keys = max_keys
+        self.map_fields = map_fields
 
     @property
     def region(self) -> RegionStore:
@@ -246,18 +251,28 @@ class RegionCollector:
             "Updates to the key that some reachable peer has and this region lacks (from slots).",
             labels=["key"],
         )
+        fields = GaugeMetricFamily(
+            "crdtredis_map_field_value",
+            "A counter map's field, among its largest counts, as this region sees it.",
+            labels=["key", "field"],
+        )
         types = self.region.types
         for name in names:
             state = local.get(name)
-            number = None if state is None else types.by_name(state["type"]).value(state)
-            if number is not None:
-                value.add_metric([name], number)
+            if state is not None:
+                stored = types.by_name(state["type"])
+                number = stored.value(state)
+                if number is not None:
+                    value.add_metric([name], number)
+                for field, count in stored.top(state, self.map_fields):
+                    fields.add_metric([name, field], count)
             theirs = [v.states[name] for v in views.values() if name in v.states]
             try:
                 divergence.add_metric([name], types.missing(state, theirs))
             except ValueError as exc:
                 log.info("scrape: no divergence for %r: %s", name, exc)
         yield value
+        yield fields
         yield divergence
 
     def _peer_families(self, views: dict[str, PeerView]) -> Iterator[Metric]:

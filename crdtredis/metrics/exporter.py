@@ -46,7 +46,11 @@ def make_registry(config: RegionConfig) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
         RegionCollector(
-            open_region, peers, keys=config.exporter_keys, max_keys=config.exporter_max_keys
+            open_region,
+            peers,
+            keys=config.exporter_keys,
+            max_keys=config.exporter_max_keys,
+            map_fields=config.exporter_map_fields,
         )
     )
     ProcessCollector(registry=registry)

@@ -5,6 +5,7 @@ from crdtredis.store.layout import KeyLayout
 from crdtredis.store.region import RegionStore, connect
 from crdtredis.store.types import (
     REGISTRY,
+    RedisCounterMap,
     RedisGCounter,
     RedisGSet,
     RedisORSet,
@@ -22,6 +23,7 @@ __all__ = [
     "RedisGCounter",
     "RedisGSet",
     "RedisORSet",
+    "RedisCounterMap",
     "RedisPNCounter",
     "RedisSequence",
     "RedisTwoPhaseSet",

@@ -27,6 +27,7 @@ from crdtredis.store.layout import check_name, name_matcher
 from crdtredis.store.refusal import refusal_error
 from crdtredis.store.scripts import LuaScript, ScriptError, script
 from crdtredis.store.types import Fields
+from crdtredis.store.types.countermap import check_amounts
 
 if TYPE_CHECKING:
     from crdtredis.store.region import RegionStore
@@ -135,6 +136,16 @@ def incr_many(
     results = run_guarded(
         region, [(shard, script("counter_add"), builder(shard, names)) for shard, names in groups]
     )
+    _raise_refusals(region, groups, results, type_name)
+
+
+def _raise_refusals(
+    region: RegionStore,
+    groups: list[tuple[int, list[str]]],
+    results: list[Any],
+    type_name: str,
+) -> None:
+    """Raise :class:`BatchError` naming each refused object and those refused with it."""
     failures: dict[str, Exception] = {}
     applied: list[str] = []
     for (_shard, names), outcome in zip(groups, results, strict=True):
@@ -150,6 +161,35 @@ def incr_many(
             )
     if failures:
         raise BatchError(failures, applied)
+
+
+def incr_fields(region: RegionStore, maps: Mapping[str, Mapping[str, int]], sign: str = "") -> None:
+    """Add to fields of many counter maps: one script call per shard batch, one round trip.
+
+    Every name, field and amount is checked before anything is sent. Each
+    shard's maps are written atomically; a refusal (another type, overflow)
+    leaves that shard's maps as they were and :class:`BatchError` lists them.
+    """
+
+    stored = region.types.by_name("countermap")
+    flat = {
+        check_name(name): check_amounts(fields, f"key {name!r}") for name, fields in maps.items()
+    }
+    flat = {name: fields for name, fields in flat.items() if fields}
+
+    def builder(shard: int, names: list[str]) -> Build:
+        payload = json.dumps([[name, flat[name]] for name in names])
+
+        def build() -> tuple[list[str], list[str]]:
+            return _data_keys(region, shard, names), [stored.code, sign + region.replica, payload]
+
+        return build
+
+    groups = _by_shard(region, list(flat), lambda name: len(flat[name]) // 2)
+    results = run_guarded(
+        region, [(shard, script("map_add"), builder(shard, names)) for shard, names in groups]
+    )
+    _raise_refusals(region, groups, results, stored.name)
 
 
 def _counter_refusal(

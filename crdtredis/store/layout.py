@@ -12,6 +12,9 @@ A region's Redis holds, under a prefix (``crdt`` by default)::
     crdt#{<tag>}:changes    the shard's change index: zset of name -> version, of
                             the changes some configured peer has not pulled yet
                             (the others are trimmed: see _collect.lua)
+    crdt#{<tag>}:top:<name> a counter map's derived index: zset of field -> -count,
+                            and '' -> -total (see lua/_index.lua); never replicated,
+                            rebuilt from the map when its '' mark is missing
     crdt#region             this region's identity: name, incarnation, replica id,
                             shards, layout (the version of this layout, LAYOUT_VERSION
                             in identity.py), shard:<n> for each shard given a head in
@@ -48,12 +51,16 @@ type        field                          value
 =========== ============================== ========================================
 any         ``""``                         type code (each type's module in
                                            :mod:`crdtredis.store.types` owns its
-                                           code and fields): g, pn, gs, 2p, or, sq
+                                           code and fields): g, pn, cm, gs, 2p,
+                                           or, sq
 g, pn       ``<replica>``                  that replica's increments (P)
 pn          ``-<replica>``                 that replica's decrements (N)
 g, pn       ``~<replica>``                 the P slot a delete observed (floor):
                                            only what lies above counts
 pn          ``~-<replica>``                the N slot a delete observed (floor)
+cm          ``<replica>,<field>``          that replica's increments of <field>
+cm          ``-<replica>,<field>``         that replica's decrements of <field>
+cm          ``~`` before either            the slot a delete observed (floor)
 gs          ``.<element>``                 ``1``
 2p          ``.<element>``                 ``a`` added, ``r`` removed (tombstone)
 or          ``.<element>``                 live tags ``n@replica,...``
@@ -198,6 +205,10 @@ class KeyLayout:
         """The hash of object ``name`` (``shard``, when known, saves hashing the name again)."""
         tag = self.tags[self.shard_of(name) if shard is None else shard]
         return f"{self.prefix}:{{{tag}}}:{name}"
+
+    def index_key(self, name: str) -> str:
+        """A counter map's derived index, beside its hash in the same hash slot."""
+        return f"{self.prefix}#{{{self.tags[self.shard_of(name)]}}}:top:{name}"
 
     def head_key(self, shard: int) -> str:
         return f"{self.prefix}#{{{self.tags[shard]}}}:head"

@@ -26,6 +26,7 @@ from crdtredis.store.layout import DEFAULT_PREFIX, DEFAULT_SHARDS, KeyLayout, ch
 from crdtredis.store.scripts import Client, LuaScript, ScriptError, ScriptRunner
 from crdtredis.store.types import (
     REGISTRY,
+    RedisCounterMap,
     RedisGCounter,
     RedisGSet,
     RedisORSet,
@@ -188,6 +189,10 @@ class RegionStore:
         """The up-and-down counter ``name`` (a PNCounter)."""
         return RedisPNCounter(self, name)
 
+    def counter_map(self, name: str) -> RedisCounterMap:
+        """The counter map ``name``: named up-and-down counters in one key."""
+        return RedisCounterMap(self, name)
+
     def gcounter(self, name: str) -> RedisGCounter:
         return RedisGCounter(self, name)
 
@@ -288,6 +293,19 @@ class RegionStore:
     def decr_many(self, amounts: Mapping[str, int]) -> None:
         """Subtract from many PN counters in one round trip (as :meth:`incr_many`)."""
         batch.incr_many(self, amounts, "pncounter", sign="-")
+
+    def incr_fields(self, maps: Mapping[str, Mapping[str, int]]) -> None:
+        """Add to fields of many counter maps in one round trip: ``{name: {field: n}}``.
+
+        Everything is checked first (nothing is sent if a name, field or
+        amount is bad); then each shard's maps are written atomically, as
+        :meth:`incr_many` does for counters.
+        """
+        batch.incr_fields(self, maps)
+
+    def decr_fields(self, maps: Mapping[str, Mapping[str, int]]) -> None:
+        """Subtract from fields of many counter maps in one round trip (as :meth:`incr_fields`)."""
+        batch.incr_fields(self, maps, sign="-")
 
     def merge_many(self, states: Mapping[str, StateDict]) -> batch.MergeReport:
         """Join many objects' states in (validated first), one script call per shard batch."""

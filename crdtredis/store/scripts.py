@@ -53,8 +53,8 @@ def lua_source(path: str) -> str:
 
 
 def compose(name: str, *parts: str) -> LuaScript:
-    """A script made of the prelude and ``parts``, in order."""
-    text = "\n".join([lua_source("_prelude.lua"), *parts])
+    """A script made of the prelude, the counter maps' index helpers and ``parts``, in order."""
+    text = "\n".join([lua_source("_prelude.lua"), lua_source("_index.lua"), *parts])
     return LuaScript(name, text, hashlib.sha1(text.encode()).hexdigest())
 
 

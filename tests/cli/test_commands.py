@@ -269,3 +269,27 @@ def test_expire_ttl_persist_and_incr_with_a_ttl(shell: Shell) -> None:
     )
     code, _, err = shell("expire", "views:2026-11-23", "-5")
     assert code == 2 and "-5" in err
+
+
+def test_map_commands_count_rank_and_list_fields(shell: Shell) -> None:
+    assert shell("map", "incr", "views:d", "/pricing", "--by", "3") == (0, "3\n", "")
+    assert shell("map", "incr", "views:d", "/", "--ttl", "3600")[1] == "1\n"
+    assert shell("map", "incr", "views:d", "/docs", "--by", "3")[1] == "3\n"
+    assert shell("map", "decr", "views:d", "/docs")[1] == "2\n"
+    assert shell("map", "get", "views:d", "/pricing", "/never") == (0, "3\n0\n", "")
+    assert shell("map", "top", "views:d", "-n", "2")[1] == "/pricing\t3\n/docs\t2\n"
+    assert shell("map", "items", "views:d")[1] == "/\t1\n/docs\t2\n/pricing\t3\n"
+    assert 0 < int(shell("ttl", "views:d")[1]) <= 3600
+    assert shell("map", "del", "views:d", "/docs")[1] == "1\n"
+    assert shell("map", "items", "views:d")[1] == "/\t1\n/pricing\t3\n"
+    code, _, err = shell("get", "views:d")
+    assert code == 2 and "use crdtredis map items" in err
+    code, _, err = shell("map", "incr", "views:d", "/", "--by", "-1")
+    assert (code, err) == (2, "error: --by must be >= 0, got -1; use map decr to count down\n")
+    code, _, err = shell("incr", "likes")
+    code, _, err = shell("map", "top", "likes")
+    assert code == 2 and "has type pncounter, not countermap" in err
+    code, out, _ = shell("inspect", "views:d", "--json")
+    report = json.loads(out)
+    assert (report["type"], report["value"], report["fields"]) == ("countermap", 4, 2)
+    assert report["top"] == [["/pricing", 3], ["/", 1]]

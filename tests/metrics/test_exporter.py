@@ -198,3 +198,22 @@ def test_graves_waiting_for_collection_are_exported_by_the_peer_holding_them(
     assert value(samples, "crdtredis_graves") == 1
     assert value(samples, "crdtredis_collection_held_back", peer="us") == 1
     assert value(samples, "crdtredis_unmerged_changes", peer="us") == 1  # us never pulled
+
+
+def test_a_counter_map_reports_its_total_and_its_largest_fields_up_to_the_cap(
+    regions: Regions,
+) -> None:
+    eu, us, _ = regions.all()
+    eu.incr_fields({"views:d": {"/": 5, "/docs": 3, "/about": 1}})
+    us.counter_map("views:d").incr("/about", 7)
+    samples = scrape(registry_for(regions, "eu", exporter_map_fields=2))
+    assert value(samples, "crdtredis_counter_value", key="views:d") == 9
+    fields = {
+        dict(labels)["field"]: v
+        for (name, labels), v in samples.items()
+        if name == "crdtredis_map_field_value"
+    }
+    assert fields == {"/": 5, "/docs": 3}
+    assert value(samples, "crdtredis_replica_divergence", key="views:d") == 7
+    none = scrape(registry_for(regions, "eu", exporter_map_fields=0))
+    assert not [name for (name, _) in none if name == "crdtredis_map_field_value"]

@@ -23,6 +23,8 @@ from tests.unit.crdt_specs import SPECS, Spec
 OBSERVE: dict[str, Callable[[Any], Any]] = {
     "GCounter": lambda c: c.value(),
     "PNCounter": lambda c: c.value(),
+    # top, len and total read the derived index, items the hash itself.
+    "CounterMap": lambda m: (m.items(), m.top(3), m.top(0), len(m), m.total()),
     "GSet": lambda s: s.members(),
     "TwoPhaseSet": lambda s: s.members(),
     "ORSet": lambda s: (s.members(), s.tombstones()),
@@ -32,6 +34,8 @@ OBSERVE: dict[str, Callable[[Any], Any]] = {
 
 def apply(obj: Any, op: tuple[Any, ...]) -> tuple[str, Any]:
     """Perform ``op`` on a pure or Redis object; the outcome, or the error's type."""
+    if len(op) == 3:
+        return _apply_to_map(obj, op)
     kind, arg = op
     try:
         if kind in ("incr", "decr", "add"):
@@ -44,6 +48,14 @@ def apply(obj: Any, op: tuple[Any, ...]) -> tuple[str, Any]:
         return "ok", obj.remove(min(index, len(obj) - 1) if len(obj) else 0)
     except (ValueError, KeyError, IndexError) as exc:
         return "error", type(exc).__name__
+
+
+def _apply_to_map(obj: Any, op: tuple[Any, ...]) -> tuple[str, Any]:
+    kind, field, amount = op
+    if kind == "delete_field":
+        obj.delete_field(field)
+        return "ok", obj.get(field)
+    return "ok", getattr(obj, kind)(field, amount)
 
 
 def step_strategy(spec: Spec) -> st.SearchStrategy[tuple[Any, ...]]:

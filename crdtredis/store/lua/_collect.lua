@@ -65,7 +65,7 @@ for i = 3, #KEYS do
       if own and not crdt_greater(redis.call('HGET', KEYS[1], field) or '0', own) then
         redis.call('HSET', KEYS[1], field, own)
       end
-      redis.call('DEL', data)
+      crdt_drop(data)
       if trim_index and type_join.keeps_index then
         redis.call('ZREM', KEYS[2], name)
         trimmed = trimmed + 1

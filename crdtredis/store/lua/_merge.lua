@@ -70,7 +70,7 @@ local function merge_one(data, name, code, fields)
   if exists then
     if crdt_ended(birth, life['*'], life['@']) then return 0 end
     if crdt_ended(life['*'], birth, expiry) then
-      redis.call('DEL', data)
+      crdt_drop(data)
       exists, expiry, birth, changed = false, nil, nil, true
     end
   elseif crdt_ended(redis.call('HGET', head, '~' .. name), life['*'], life['@']) then

@@ -84,6 +84,76 @@ local function crdt_fits(a, b)
   return low <= 854775807
 end
 
+-- HMGET and HSET over any number of fields: Lua's unpack() stops at a few
+-- thousand values, so long lists go in blocks (a counter may have thousands
+-- of replica slots, a counter map hundreds of thousands).
+local CRDT_BLOCK = 1000
+
+local function crdt_hmget_all(data, names)
+  local values = {}
+  for first = 1, #names, CRDT_BLOCK do
+    local block = redis.call('HMGET', data, unpack(names, first, math.min(first + CRDT_BLOCK - 1, #names)))
+    for j = 1, #block do values[first + j - 1] = block[j] end
+  end
+  return values
+end
+
+local function crdt_hset_all(data, items)
+  for first = 1, #items, 2 * CRDT_BLOCK do
+    redis.call('HSET', data, unpack(items, first, math.min(first + 2 * CRDT_BLOCK - 1, #items)))
+  end
+end
+
+-- A counter's (or counter map's) delete, what is observed here reset: every
+-- slot's value becomes its floor (a concurrent increment elsewhere raises its
+-- slot above the floor and counts). False when nothing was above its floor,
+-- 'CORRUPT <field>' (before any write) for a slot that is no integer.
+local function crdt_reset_slots(data)
+  local all = redis.call('HGETALL', data)
+  local slots, floors = {}, {}
+  for j = 1, #all, 2 do
+    local f, v = all[j], all[j + 1]
+    if f ~= '' and f ~= '@' and f ~= '*' then
+      if not string.match(v, '^%d+$') then return 'CORRUPT ' .. f end
+      if string.sub(f, 1, 1) == '~' then floors[string.sub(f, 2)] = v else slots[f] = v end
+    end
+  end
+  local updates = {}
+  for f, v in pairs(slots) do
+    if not floors[f] or crdt_greater(v, floors[f]) then
+      updates[#updates + 1] = '~' .. f
+      updates[#updates + 1] = v
+    end
+  end
+  if #updates == 0 then return false end
+  crdt_hset_all(data, updates)
+  return true
+end
+
+-- Whether a deleted counter or counter map can go (every slot at its floor:
+-- nothing visible), and this replica's largest own slot (its '<replica>' or
+-- '-<replica>' slots, and a map's '<replica>,<field>' ones), which the shard's
+-- counter base must keep: ('c', slot or false); nil while anything is visible.
+local function crdt_retire_slots(data, replica)
+  local all = redis.call('HGETALL', data)
+  local fields = {}
+  for j = 1, #all, 2 do fields[all[j]] = all[j + 1] end
+  local own = false
+  for f, v in pairs(fields) do
+    local mark = string.sub(f, 1, 1)
+    if f ~= '' and mark ~= '~' and mark ~= '@' and mark ~= '*' then
+      local floor = fields['~' .. f]
+      if not floor or crdt_greater(v, floor) then return nil end
+      local id = f
+      if mark == '-' then id = string.sub(f, 2) end
+      local comma = string.find(id, ',', 1, true)
+      if comma then id = string.sub(id, 1, comma - 1) end
+      if id == replica and (not own or crdt_greater(v, own)) then own = v end
+    end
+  end
+  return 'c', own
+end
+
 -- Write the type field of an object that a join or an update has just
 -- created (`create` is its type code; false for an object that existed).
 local function crdt_created(data, create)
@@ -149,14 +219,31 @@ local function crdt_born(head, data, name)
   if grave then redis.call('HSET', data, '*', grave) end
 end
 
+-- The derived index beside an object (a counter map's, see _index.lua):
+-- '<prefix>#{<tag>}:top:<name>' for the data key '<prefix>:{<tag>}:<name>',
+-- in the same hash slot. Whatever deletes, expires or persists an object
+-- does the same to it, so an index never outlives its object.
+local function crdt_index_key(data)
+  local prefix, tag, name = string.match(data, '^([^:]+):({[^}]*}):(.*)$')
+  return prefix .. '#' .. tag .. ':top:' .. name
+end
+
+-- Delete an object and its derived index.
+local function crdt_drop(data)
+  redis.call('DEL', data, crdt_index_key(data))
+end
+
 -- Carry out an object's winning expiry setting `expiry` at time `now` (ms,
 -- a decimal string): PERSIST for none; otherwise the name's grave becomes
 -- it (when later), and the object is deleted when the time has passed, or
--- else expires then (PEXPIREAT). Returns true when the object was deleted.
+-- else expires then (PEXPIREAT); its derived index alike. Returns true when
+-- the object was deleted.
 local function crdt_settle(head, data, name, expiry, now)
+  local index = crdt_index_key(data)
   local setting = crdt_setting(expiry)
   if not setting or setting.expire == '0' then
     redis.call('PERSIST', data)
+    redis.call('PERSIST', index)
     return false
   end
   local grave_field = '~' .. name
@@ -164,9 +251,10 @@ local function crdt_settle(head, data, name, expiry, now)
     redis.call('HSET', head, grave_field, expiry)
   end
   if tonumber(setting.expire) <= tonumber(now) then
-    redis.call('DEL', data)
+    crdt_drop(data)
     return true
   end
   redis.call('PEXPIREAT', data, setting.expire)
+  redis.call('PEXPIREAT', index, setting.expire)
   return false
 end

@@ -6,6 +6,7 @@ in crdtredis names a type.
 """
 
 from crdtredis.store.types.contract import Fields, StoredType
+from crdtredis.store.types.countermap import COUNTERMAP, RedisCounterMap
 from crdtredis.store.types.gcounter import GCOUNTER, RedisGCounter
 from crdtredis.store.types.gset import GSET, RedisGSet
 from crdtredis.store.types.orset import ORSET, RedisORSet
@@ -15,7 +16,15 @@ from crdtredis.store.types.sequence import SEQUENCE, RedisSequence, SequenceCach
 from crdtredis.store.types.twophase_set import TWOPHASE_SET, RedisTwoPhaseSet
 
 #: The types every region knows, in the order listings show them.
-BUILT_IN: tuple[StoredType, ...] = (GCOUNTER, PNCOUNTER, GSET, TWOPHASE_SET, ORSET, SEQUENCE)
+BUILT_IN: tuple[StoredType, ...] = (
+    GCOUNTER,
+    PNCOUNTER,
+    COUNTERMAP,
+    GSET,
+    TWOPHASE_SET,
+    ORSET,
+    SEQUENCE,
+)
 
 #: The registry regions use unless given another.
 REGISTRY = TypeRegistry()
@@ -26,6 +35,7 @@ __all__ = [
     "BUILT_IN",
     "REGISTRY",
     "Fields",
+    "RedisCounterMap",
     "RedisGCounter",
     "RedisGSet",
     "RedisORSet",

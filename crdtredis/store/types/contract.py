@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 Fields = list[tuple[str, str]]
 
 #: What a family of types is used for; the CLI picks commands by it.
-FAMILIES = ("counter", "set", "log", "other")
+FAMILIES = ("counter", "map", "set", "log", "other")
 
 
 class StoredType(ABC):
@@ -108,6 +108,10 @@ class StoredType(ABC):
     def value(self, state: StateDict) -> int | None:
         """The integer value the metrics report, for types that have one."""
         return None
+
+    def top(self, state: StateDict, n: int) -> list[tuple[str, int]]:
+        """The ``n`` largest named counts in a state (a counter map's fields); none by default."""
+        return []
 
     def slots(self, state: StateDict) -> dict[str, tuple[int, int]]:
         """Per-replica (increments, decrements), for types counted in slots."""

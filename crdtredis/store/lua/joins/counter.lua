@@ -6,30 +6,10 @@
 -- read(data, fields) -> stored type code, the stored slots (one HMGET for both:
 --   counters are most of a sync); join(data, fields, current, create) -> changed.
 
--- HMGET and HSET over any number of fields: Lua's unpack() stops at a few
--- thousand values, so long lists go in blocks (a counter may have thousands
--- of replica slots).
-local BLOCK = 1000
-
-local function hmget_all(data, names)
-  local values = {}
-  for first = 1, #names, BLOCK do
-    local block = redis.call('HMGET', data, unpack(names, first, math.min(first + BLOCK - 1, #names)))
-    for j = 1, #block do values[first + j - 1] = block[j] end
-  end
-  return values
-end
-
-local function hset_all(data, items)
-  for first = 1, #items, 2 * BLOCK do
-    redis.call('HSET', data, unpack(items, first, math.min(first + 2 * BLOCK - 1, #items)))
-  end
-end
-
 local function read(data, fields)
   local names = {''}
   for j = 1, #fields, 2 do names[#names + 1] = fields[j] end
-  local current = hmget_all(data, names)
+  local current = crdt_hmget_all(data, names)
   local stored = current[1]
   table.remove(current, 1)
   return stored, current
@@ -49,51 +29,18 @@ local function join(data, fields, current, create)
     updates[#updates + 1] = ''
     updates[#updates + 1] = create
   end
-  hset_all(data, updates)
+  crdt_hset_all(data, updates)
   return true
 end
 
--- Reset what is observed here: every slot's value becomes its floor (a
--- concurrent increment elsewhere raises its slot above the floor and counts).
+-- Reset what is observed here (see crdt_reset_slots).
 local function delete(data)
-  local all = redis.call('HGETALL', data)
-  local slots, floors = {}, {}
-  for j = 1, #all, 2 do
-    local f, v = all[j], all[j + 1]
-    if f ~= '' and f ~= '@' and f ~= '*' then
-      if not string.match(v, '^%d+$') then return 'CORRUPT ' .. f end
-      if string.sub(f, 1, 1) == '~' then floors[string.sub(f, 2)] = v else slots[f] = v end
-    end
-  end
-  local updates = {}
-  for f, v in pairs(slots) do
-    if not floors[f] or crdt_greater(v, floors[f]) then
-      updates[#updates + 1] = '~' .. f
-      updates[#updates + 1] = v
-    end
-  end
-  if #updates == 0 then return false end
-  hset_all(data, updates)
-  return true
+  return crdt_reset_slots(data)
 end
 
--- Whether a deleted counter can go (every slot at its floor: nothing
--- visible), and this replica's largest own slot, which the shard's counter
--- base must keep ('c', slot or false); nil while anything is visible.
+-- Whether a deleted counter can go (see crdt_retire_slots).
 local function retire(data, replica)
-  local all = redis.call('HGETALL', data)
-  local fields = {}
-  for j = 1, #all, 2 do fields[all[j]] = all[j + 1] end
-  for f, v in pairs(fields) do
-    local mark = string.sub(f, 1, 1)
-    if f ~= '' and mark ~= '~' and mark ~= '@' and mark ~= '*' then
-      local floor = fields['~' .. f]
-      if not floor or crdt_greater(v, floor) then return nil end
-    end
-  end
-  local own, down = fields[replica], fields['-' .. replica]
-  if down and (not own or crdt_greater(down, own)) then own = down end
-  return 'c', own or false
+  return crdt_retire_slots(data, replica)
 end
 
 return {read = read, join = join, delete = delete, retire = retire}
