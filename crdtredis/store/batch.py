@@ -136,10 +136,10 @@ def incr_many(
     results = run_guarded(
         region, [(shard, script("counter_add"), builder(shard, names)) for shard, names in groups]
     )
-    _raise_refusals(region, groups, results, type_name)
+    raise_refusals(region, groups, results, type_name)
 
 
-def _raise_refusals(
+def raise_refusals(
     region: RegionStore,
     groups: list[tuple[int, list[str]]],
     results: list[Any],
@@ -163,18 +163,18 @@ def _raise_refusals(
         raise BatchError(failures, applied)
 
 
-def incr_fields(region: RegionStore, maps: Mapping[str, Mapping[str, int]], sign: str = "") -> None:
-    """Add to fields of many counter maps: one script call per shard batch, one round trip.
+#: A planned batch: each script call's shard and names, and the calls themselves.
+Plan = tuple[list[tuple[int, list[str]]], list[tuple[int, LuaScript, Build]]]
 
-    Every name, field and amount is checked before anything is sent. Each
-    shard's maps are written atomically; a refusal (another type, overflow)
-    leaves that shard's maps as they were and :class:`BatchError` lists them.
+
+def plan_fields(region: RegionStore, maps: Mapping[str, Mapping[str, int]], sign: str = "") -> Plan:
+    """The script calls that add to fields of counter maps, every input checked first.
+
+    Raises:
+        ValueError: a name, field or amount is bad; nothing was sent.
     """
-
     stored = region.types.by_name("countermap")
-    flat = {
-        check_name(name): check_amounts(fields, f"key {name!r}") for name, fields in maps.items()
-    }
+    flat = {check_name(n): check_amounts(fields, f"key {n!r}") for n, fields in maps.items()}
     flat = {name: fields for name, fields in flat.items() if fields}
 
     def builder(shard: int, names: list[str]) -> Build:
@@ -186,10 +186,18 @@ def incr_fields(region: RegionStore, maps: Mapping[str, Mapping[str, int]], sign
         return build
 
     groups = _by_shard(region, list(flat), lambda name: len(flat[name]) // 2)
-    results = run_guarded(
-        region, [(shard, script("map_add"), builder(shard, names)) for shard, names in groups]
-    )
-    _raise_refusals(region, groups, results, stored.name)
+    return groups, [(shard, script("map_add"), builder(shard, names)) for shard, names in groups]
+
+
+def incr_fields(region: RegionStore, maps: Mapping[str, Mapping[str, int]], sign: str = "") -> None:
+    """Add to fields of many counter maps: one script call per shard batch, one round trip.
+
+    Every name, field and amount is checked before anything is sent. Each
+    shard's maps are written atomically; a refusal (another type, overflow)
+    leaves that shard's maps as they were and :class:`BatchError` lists them.
+    """
+    groups, calls = plan_fields(region, maps, sign)
+    raise_refusals(region, groups, run_guarded(region, calls), "countermap")
 
 
 def _counter_refusal(

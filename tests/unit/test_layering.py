@@ -1,10 +1,11 @@
 """The layers import one way, and the package stays readable: short functions.
 
 Layers, bottom up: the pure core (and the errors); the Redis store; the
-configuration (which names store defaults); replication; the shells over it
-(metrics, the RQ workers, the embedded redis-server helper); the demo, which
-runs those shells; the CLI. A module imports its own package or lower layers,
-never a sibling shell or anything above.
+configuration (which names store defaults) and the asyncio API (over the
+store); replication; the shells over it (metrics, the RQ workers, the
+embedded redis-server helper); the demo, which runs those shells; the CLI.
+A module imports its own package or lower layers, never a sibling shell or
+anything above.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ LAYERS = {
     "crdtredis.errors": 0,
     "crdtredis.store": 1,
     "crdtredis.config": 2,
+    "crdtredis.aio": 2,
     "crdtredis.replication": 3,
     "crdtredis.metrics": 4,
     "crdtredis.workers": 4,

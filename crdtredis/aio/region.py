@@ -1,0 +1,152 @@
+"""One region's Redis seen from asyncio: awaited scripts, and the blocking guard for the rest."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import redis.asyncio
+from redis.exceptions import NoScriptError, ResponseError
+
+from crdtredis.aio.objects import AsyncCounter, AsyncCounterMap, AsyncORSet
+from crdtredis.store import RegionStore, batch
+from crdtredis.store.guard import is_refusal
+from crdtredis.store.scripts import LuaScript, ScriptError
+
+#: What an awaited script call can give back instead of its result: the call
+#: must go through the blocking region (its script was forgotten, or the
+#: identity changed under it).
+_HAND_OVER = object()
+
+
+class AsyncRegion:
+    """A region for asyncio code: ``await AsyncRegion.connect("eu", "redis://...")``.
+
+    Args:
+        store: the blocking region over the same Redis; it keeps the
+            identity, and heals what asyncio calls are refused for.
+        client: a ``redis.asyncio`` client of that Redis, with
+            ``decode_responses=True``.
+
+    A single Redis server (or fakeredis): a Redis Cluster is refused, since
+    its asyncio client is not tested here; use the blocking region there.
+    """
+
+    def __init__(self, store: RegionStore, client: redis.asyncio.Redis) -> None:
+        if isinstance(client, redis.asyncio.RedisCluster):
+            raise ValueError(
+                "crdtredis.aio runs on a single Redis server; for a Redis Cluster use "
+                "the blocking crdtredis.Region"
+            )
+        self.store = store
+        self.client = client
+
+    @classmethod
+    async def connect(cls, name: str, url: str, **options: Any) -> AsyncRegion:
+        """Open region ``name`` at ``url`` (options as :class:`RegionStore` takes them).
+
+        The identity is found or created by the blocking region, in a thread.
+        """
+        store = await asyncio.to_thread(RegionStore, name, url, **options)
+        client = redis.asyncio.Redis.from_url(
+            url, decode_responses=True, socket_timeout=options.get("socket_timeout", 5.0)
+        )
+        return cls(store, client)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        self.store.client.close()
+
+    async def __aenter__(self) -> AsyncRegion:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    @property
+    def name(self) -> str:
+        return self.store.name
+
+    @property
+    def replica(self) -> str:
+        return self.store.replica
+
+    # -- objects -------------------------------------------------------------
+    def counter(self, name: str) -> AsyncCounter:
+        """The up-and-down counter ``name`` (a PNCounter)."""
+        return AsyncCounter(self, self.store.counter(name))
+
+    def counter_map(self, name: str) -> AsyncCounterMap:
+        """The counter map ``name``."""
+        return AsyncCounterMap(self, self.store.counter_map(name))
+
+    def orset(self, name: str) -> AsyncORSet:
+        """The observed-remove set ``name``."""
+        return AsyncORSet(self, self.store.orset(name))
+
+    async def incr_fields(self, maps: Mapping[str, Mapping[str, int]]) -> None:
+        """Add to fields of many counter maps in one round trip (see ``Region.incr_fields``)."""
+        groups, calls = batch.plan_fields(self.store, maps)
+        results = await self._pipelined(calls)
+        handed = [i for i, r in enumerate(results) if r is _HAND_OVER]
+        if handed:
+            again = await asyncio.to_thread(
+                batch.run_guarded, self.store, [calls[i] for i in handed]
+            )
+            for i, result in zip(handed, again, strict=True):
+                results[i] = result
+        batch.raise_refusals(self.store, groups, results, "countermap")
+
+    async def expire(self, name: str, seconds: float, *, only_new: bool = False) -> bool:
+        """``Region.expire`` (a rare call: it runs on the blocking region, in a thread)."""
+        return await asyncio.to_thread(self.store.expire, name, seconds, only_new=only_new)
+
+    async def delete(self, *names: str) -> int:
+        """``Region.delete``, in a thread."""
+        return await asyncio.to_thread(self.store.delete, *names)
+
+    # -- calls -------------------------------------------------------------------
+    async def write(self, shard: int, keys: Sequence[str], lua: LuaScript, build: Any) -> Any:
+        """A write script, awaited; handed to the blocking region when it must heal first."""
+        result = await self._evalsha(lua, keys, [self.store.incarnation, *build()])
+        if result is _HAND_OVER:
+            return await asyncio.to_thread(self.store.write, shard, keys, lua, build)
+        return result
+
+    async def read(self, lua: LuaScript, keys: Sequence[str], args: Sequence[str]) -> Any:
+        """A reading script, awaited (loaded by the blocking region if the server forgot it)."""
+        result = await self._evalsha(lua, keys, args)
+        if result is _HAND_OVER:
+            return await asyncio.to_thread(self.store.scripts.call, lua, keys, args)
+        return result
+
+    async def _evalsha(self, lua: LuaScript, keys: Sequence[str], args: Sequence[str]) -> Any:
+        try:
+            return await self.client.evalsha(lua.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return _HAND_OVER
+        except ResponseError as exc:
+            outcome = _classify(exc)
+            if outcome is _HAND_OVER:
+                return outcome
+            raise outcome from None
+
+    async def _pipelined(self, calls: Sequence[tuple[int, LuaScript, Any]]) -> list[Any]:
+        pipe = self.client.pipeline(transaction=False)
+        for _shard, lua, build in calls:
+            keys, args = build()
+            pipe.evalsha(lua.sha, len(keys), *keys, self.store.incarnation, *args)
+        replies = await pipe.execute(raise_on_error=False)
+        return [_classify(r) if isinstance(r, ResponseError) else r for r in replies]
+
+
+def _classify(error: ResponseError) -> Any:
+    """A script's error as the blocking API gives it (a :class:`ScriptError` when refused
+    on purpose), or the mark to hand the call to the blocking region."""
+    if isinstance(error, NoScriptError):
+        return _HAND_OVER
+    refused = ScriptError.parse(error)
+    if refused is None:
+        return error
+    return _HAND_OVER if is_refusal(refused) else refused
