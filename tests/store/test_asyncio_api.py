@@ -151,4 +151,4 @@ def test_a_cluster_client_is_refused_with_what_to_use() -> None:
     store = RegionStore("eu", fakeredis.FakeRedis(decode_responses=True))
     cluster = redis.asyncio.RedisCluster.__new__(redis.asyncio.RedisCluster)
     with pytest.raises(ValueError, match="use the blocking crdtredis.Region"):
-        AsyncRegion(store, cluster)
+        AsyncRegion(store, cluster)  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ LAYERS = {
     "crdtredis.metrics": 4,
     "crdtredis.workers": 4,
     "crdtredis.embedded": 4,
+    "crdtredis.web": 4,
     "crdtredis.demo": 5,
     "crdtredis.cli": 6,
     "crdtredis.chaos": 6,
