@@ -12,12 +12,16 @@ from redis.exceptions import NoScriptError, ResponseError
 from crdtredis.aio.objects import AsyncCounter, AsyncCounterMap, AsyncORSet
 from crdtredis.store import RegionStore, batch
 from crdtredis.store.guard import is_refusal
+from crdtredis.store.region import SOCKET_TIMEOUT
 from crdtredis.store.scripts import LuaScript, ScriptError
 
 #: What an awaited script call can give back instead of its result: the call
 #: must go through the blocking region (its script was forgotten, or the
 #: identity changed under it).
 _HAND_OVER = object()
+
+#: Connections an asyncio region opens at most by default.
+MAX_CONNECTIONS = 50
 
 
 class AsyncRegion:
@@ -43,19 +47,29 @@ class AsyncRegion:
         self.client = client
 
     @classmethod
-    async def connect(cls, name: str, url: str, **options: Any) -> AsyncRegion:
+    async def connect(
+        cls, name: str, url: str, *, max_connections: int = MAX_CONNECTIONS, **options: Any
+    ) -> AsyncRegion:
         """Open region ``name`` at ``url`` (options as :class:`RegionStore` takes them).
 
         The identity is found or created by the blocking region, in a thread.
+        At most ``max_connections`` calls are on the wire at once; more wait
+        for a connection (up to the socket timeout), rather than fail.
         """
         store = await asyncio.to_thread(RegionStore, name, url, **options)
-        client = redis.asyncio.Redis.from_url(
-            url, decode_responses=True, socket_timeout=options.get("socket_timeout", 5.0)
+        timeout = options.get("socket_timeout", SOCKET_TIMEOUT)
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            url,
+            decode_responses=True,
+            max_connections=max_connections,
+            timeout=timeout,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
         )
-        return cls(store, client)
+        return cls(store, redis.asyncio.Redis(connection_pool=pool))
 
     async def close(self) -> None:
-        await self.client.aclose()
+        await self.client.aclose(close_connection_pool=True)
         self.store.client.close()
 
     async def __aenter__(self) -> AsyncRegion:
