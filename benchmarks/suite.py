@@ -23,7 +23,14 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import bench_crdt, bench_lifecycle, bench_sequence, bench_store, bench_sync
+from benchmarks import (
+    bench_crdt,
+    bench_lifecycle,
+    bench_pageviews,
+    bench_sequence,
+    bench_store,
+    bench_sync,
+)
 from crdtredis.embedded import RedisServer, find_binary
 from crdtredis.store import RegionStore
 from crdtredis.store.scripts import script
@@ -342,6 +349,49 @@ def sequence(quick: bool) -> list[Row]:
     return rows
 
 
+def pageviews_middleware(quick: bool) -> list[Row]:
+    """Views/s through the ASGI middleware, coalescing against write-through, 50 clients."""
+    requests = 3_000 if quick else 20_000
+    rows = []
+    for rtt, target in ((0.0, 1.5), (0.002, 3.0)):
+        coalescing, write_through = bench_pageviews.middleware(requests, rtt=rtt)
+        ratio = coalescing / write_through
+        rows.append(
+            Row(
+                "page views through the middleware"
+                + (f", local Redis {rtt * 1000:.0f} ms away" if rtt else ", loopback"),
+                f"{requests} requests, 50 clients",
+                coalescing,
+                write_through,
+                "views/s",
+                ratio,
+                f">= {target}x",
+                ratio >= target,
+                "ours: coalescing (flush every 0.1 s); reference: write-through (a round trip "
+                "per view, awaited); from the first request to the last view written",
+            )
+        )
+    return rows
+
+
+def map_top(quick: bool) -> Row:
+    """top(10) of a counter map against ZREVRANGE 0 9 on a plain sorted set of the same size."""
+    fields, reads = (20_000, 200) if quick else (100_000, 1_000)
+    ours, reference = bench_pageviews.top_latency(fields, reads)
+    ratio = ours / reference
+    return Row(
+        "counter map top(10)",
+        f"{fields:,} fields",
+        ours,
+        reference,
+        "us/call",
+        ratio,
+        "<= 2x",
+        ratio <= 2,
+        "reference: ZREVRANGE 0 9 WITHSCORES of a plain sorted set (no CRDT)",
+    )
+
+
 CASES: list[Callable[[bool], Row | list[Row]]] = [
     single_client,
     fifty_clients,
@@ -354,6 +404,8 @@ CASES: list[Callable[[bool], Row | list[Row]]] = [
     month_of_buckets,
     pure_merge,
     sequence,
+    pageviews_middleware,
+    map_top,
 ]
 
 
