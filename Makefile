@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install test lint unit integration demo bench bench-quick chaos clean
+.PHONY: install test lint unit integration demo example bench bench-quick chaos clean
 
 install: $(STAMP)
 
@@ -74,6 +74,11 @@ test: lint $(SYSTEM_TOOLS) $(REDIS7)
 ## make demo: three regions converging on this machine, live in the terminal.
 demo: $(STAMP)
 	$(BIN)/crdtredis demo $(DEMO_ARGS)
+
+## make example: a small site counting its page views (http://127.0.0.1:8000/), with
+## today's top pages in region eu and in its peers us and ap (PORT=8001 make example).
+example: $(STAMP)
+	$(BIN)/python -m examples.pageviews
 
 ## make chaos: writers on three regions while faults are injected at random, then a
 ## check of every acknowledged operation (make chaos CHAOS_ARGS="--minutes 10 --seed N").

@@ -1,0 +1,1 @@
+"""A small Starlette site counting its page views with crdtredis (``make example``)."""
