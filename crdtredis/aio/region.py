@@ -25,7 +25,8 @@ MAX_CONNECTIONS = 50
 
 
 class AsyncRegion:
-    """A region for asyncio code: ``await AsyncRegion.connect("eu", "redis://...")``.
+    """A region for asyncio code: ``await AsyncRegion.connect("eu", "redis://...")``,
+    or ``AsyncRegion.open(...)`` before the loop runs.
 
     Args:
         store: the blocking region over the same Redis; it keeps the
@@ -47,16 +48,18 @@ class AsyncRegion:
         self.client = client
 
     @classmethod
-    async def connect(
+    def open(
         cls, name: str, url: str, *, max_connections: int = MAX_CONNECTIONS, **options: Any
     ) -> AsyncRegion:
-        """Open region ``name`` at ``url`` (options as :class:`RegionStore` takes them).
+        """Open region ``name`` at ``url``, blocking: for set-up before the event loop runs
+        (a module-level ``app = PageViews(..., AsyncRegion.open(...))``).
 
-        The identity is found or created by the blocking region, in a thread.
-        At most ``max_connections`` calls are on the wire at once; more wait
-        for a connection (up to the socket timeout), rather than fail.
+        Options are :class:`RegionStore`'s. At most ``max_connections`` calls
+        are on the wire at once; more wait for a connection (up to the socket
+        timeout) rather than fail. Connections are made when first used, in
+        the loop that uses them.
         """
-        store = await asyncio.to_thread(RegionStore, name, url, **options)
+        store = RegionStore(name, url, **options)
         timeout = options.get("socket_timeout", SOCKET_TIMEOUT)
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             url,
@@ -67,6 +70,16 @@ class AsyncRegion:
             socket_connect_timeout=timeout,
         )
         return cls(store, redis.asyncio.Redis(connection_pool=pool))
+
+    @classmethod
+    async def connect(
+        cls, name: str, url: str, *, max_connections: int = MAX_CONNECTIONS, **options: Any
+    ) -> AsyncRegion:
+        """:meth:`open` from inside the event loop: the identity is found or created
+        by the blocking region in a thread."""
+        return await asyncio.to_thread(
+            cls.open, name, url, max_connections=max_connections, **options
+        )
 
     async def close(self) -> None:
         await self.client.aclose(close_connection_pool=True)

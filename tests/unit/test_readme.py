@@ -53,3 +53,17 @@ def test_the_configuration_example_is_valid(tmp_path: Path) -> None:
 def test_the_peer_acl_in_the_readme_is_the_one_the_tests_use() -> None:
     expected = "ACL SETUSER " + " ".join(peer_acl("crdt-peer", "PASSWORD"))
     assert expected in README.read_text()
+
+
+def test_the_counter_map_example_runs_on_fakeredis(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (block,) = python_blocks("# Counter maps")
+    server = fakeredis.FakeServer()
+
+    def from_url(url: str, **kwargs: object) -> fakeredis.FakeRedis:
+        return fakeredis.FakeRedis(server=server, decode_responses=True)
+
+    monkeypatch.setattr(redis.Redis, "from_url", staticmethod(from_url))
+    exec(compile(block, str(README), "exec"), {})
+    assert capsys.readouterr().out == "3 [('/', 5), ('/docs', 3)] 11 3\n"
