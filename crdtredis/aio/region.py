@@ -59,6 +59,11 @@ class AsyncRegion:
         timeout) rather than fail. Connections are made when first used, in
         the loop that uses them.
         """
+        if options.get("cluster"):
+            raise ValueError(
+                "crdtredis.aio runs on a single Redis server; for a Redis Cluster use "
+                "the blocking crdtredis.Region"
+            )
         store = RegionStore(name, url, **options)
         timeout = options.get("socket_timeout", SOCKET_TIMEOUT)
         pool = redis.asyncio.BlockingConnectionPool.from_url(

@@ -25,7 +25,8 @@ FIELD_MAX_LEN = 1024
 
 
 def check_field(field: object) -> str:
-    """A usable field name: a non-empty string of at most :data:`FIELD_MAX_LEN` characters."""
+    """A usable field name: non-empty text (no lone surrogates) of at most
+    :data:`FIELD_MAX_LEN` characters."""
     if not isinstance(field, str):
         raise ValueError(f"a counter map field must be a string, got {type(field).__name__}")
     if not field:
@@ -34,6 +35,10 @@ def check_field(field: object) -> str:
         raise ValueError(
             f"counter map field {field[:40]!r}... is longer than {FIELD_MAX_LEN} characters"
         )
+    try:
+        field.encode()
+    except UnicodeEncodeError:
+        raise ValueError(f"counter map field {field[:40]!r} is not valid text") from None
     return field
 
 

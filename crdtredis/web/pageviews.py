@@ -24,12 +24,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
 from crdtredis.aio import AsyncRegion
-from crdtredis.crdt.countermap import FIELD_MAX_LEN
+from crdtredis.crdt.countermap import FIELD_MAX_LEN, check_field
+from crdtredis.errors import BatchError
+from crdtredis.store.layout import check_name
 from crdtredis.web.buffer import MAX_ENTRIES, ViewBuffer
 
 log = logging.getLogger(__name__)
@@ -99,8 +101,8 @@ class PageViews:
         self.key, self.field, self.count = key or day_bucket(), field, count
         self.flush_interval, self.ttl, self.flush_timeout = flush_interval, ttl, flush_timeout
         self.buffer = ViewBuffer(max_entries)
-        #: Views written, and views lost (failed flushes, a full buffer or
-        #: too many writes in flight), since the middleware was made.
+        #: Views written since the middleware was made (see :attr:`dropped`
+        #: for those lost: failed flushes, a full buffer, unusable names).
         self.written = 0
         self._failed = 0
         self._expiring: set[str] = set()
@@ -115,13 +117,30 @@ class PageViews:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.count(scope):
-            if self.flush_interval:
-                self.record(self.key(scope), self.field(scope))
+            view = self._view(scope)
+            if view is None:
+                pass
+            elif self.flush_interval:
+                self.record(*view)
             else:
-                await self._write({self.key(scope): {self.field(scope): 1}})
+                await self._write({view[0]: {view[1]: 1}})
         elif scope["type"] == "lifespan":
             receive = self._flushing_at_shutdown(receive)
         await self.app(scope, receive, send)
+
+    def _view(self, scope: Scope) -> tuple[str, str] | None:
+        """The request's (map, field), or None (counted as dropped) when either is unusable:
+        one bad view must not take a whole flush down with it."""
+        try:
+            key, path = self.key(scope), self.field(scope)
+            check_name(key)
+            key.encode()
+            check_field(path)
+        except (ValueError, UnicodeError) as exc:
+            self._failed += 1
+            self._last_error = f"a view was not counted: {_describe(exc)}"
+            return None
+        return key, path
 
     def record(self, key: str, path: str) -> None:
         """Count one view now (no I/O); it is written by the next flush."""
@@ -132,7 +151,10 @@ class PageViews:
 
     def _start_write(self, batch: dict[str, dict[str, int]]) -> None:
         """Write ``batch`` in a task of its own: cancelling a flush never cuts a write short."""
-        task = asyncio.get_running_loop().create_task(self._write(batch))
+        self._in_flight_task(self._write(batch))
+
+    def _in_flight_task(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
@@ -146,31 +168,41 @@ class PageViews:
         batch = self.buffer.take()
         if batch:
             self._start_write(batch)
-        if self._in_flight:
+        while self._in_flight:  # a write may start its TTL task: wait for that too
             await asyncio.wait(list(self._in_flight))
         self._report()
 
     async def _write(self, batch: dict[str, dict[str, int]]) -> None:
-        views = sum(sum(fields.values()) for fields in batch.values())
         try:
             await asyncio.wait_for(self.region.incr_fields(batch), self.flush_timeout)
-        except Exception as exc:  # noqa: BLE001 - nothing may reach the application
-            self._failed += views
+        except BatchError as exc:  # some shards were written, the others refused
+            for key in list(batch):
+                if key in exc.failures:
+                    self._failed += sum(batch.pop(key).values())
             self._last_error = _describe(exc)
-            return
-        self.written += views
-        try:
-            await self._set_ttls(batch)
-        except Exception as exc:  # noqa: BLE001 - the next flush of the key tries again
-            log.warning("page views: could not set the TTL of a day bucket: %s", _describe(exc))
+        except Exception as exc:  # noqa: BLE001 - nothing may reach the application
+            self._failed += sum(sum(fields.values()) for fields in batch.values())
+            self._last_error = _describe(exc)
+            batch = {}
+        self.written += sum(sum(fields.values()) for fields in batch.values())
+        new = batch.keys() - self._expiring if self.ttl is not None else set()
+        if new:
+            self._expiring |= new  # one try per key and process; a failure is logged
+            self._in_flight_task(self._set_ttls(sorted(new)))
+        self._report()
 
-    async def _set_ttls(self, batch: dict[str, dict[str, int]]) -> None:
+    async def _set_ttls(self, keys: list[str]) -> None:
+        """Give new day buckets their TTL, in the background (never in a request's way)."""
         ttl = self.ttl
-        if ttl is None:
-            return
-        for key in batch.keys() - self._expiring:
-            await asyncio.wait_for(self.region.expire(key, ttl, only_new=True), self.flush_timeout)
-            self._expiring.add(key)
+        try:
+            for key in keys:
+                if ttl is not None:
+                    await asyncio.wait_for(
+                        self.region.expire(key, ttl, only_new=True), self.flush_timeout
+                    )
+        except Exception as exc:  # noqa: BLE001 - the bucket lives on without a TTL
+            self._expiring -= set(keys)  # tried again at the next write of these keys
+            log.warning("page views: could not set the TTL of a day bucket: %s", _describe(exc))
 
     def _report(self) -> None:
         """Log the views dropped since the last report, at most once a minute."""

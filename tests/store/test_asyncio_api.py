@@ -152,3 +152,8 @@ def test_a_cluster_client_is_refused_with_what_to_use() -> None:
     cluster = redis.asyncio.RedisCluster.__new__(redis.asyncio.RedisCluster)
     with pytest.raises(ValueError, match="use the blocking crdtredis.Region"):
         AsyncRegion(store, cluster)  # type: ignore[arg-type]
+
+
+def test_a_cluster_option_is_refused_before_anything_is_opened() -> None:
+    with pytest.raises(ValueError, match="use the blocking crdtredis.Region"):
+        AsyncRegion.open("eu", "redis://127.0.0.1:1/0", cluster=True)

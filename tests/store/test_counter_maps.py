@@ -10,6 +10,7 @@ import pytest
 from crdtredis.crdt import CounterMap
 from crdtredis.errors import BatchError, WrongTypeError
 from crdtredis.store import RegionStore
+from crdtredis.store.scripts import script
 
 
 def index(region: RegionStore, name: str) -> list[tuple[str, float]]:
@@ -106,3 +107,38 @@ def test_a_large_map_merged_in_pieces_ranks_like_its_pure_twin(region: RegionSto
     expected.merge(views.state())
     assert views.top(10) == expected.top(10)
     assert len(views) == len(expected) and views.total() == expected.total()
+
+
+def test_counts_stay_exact_when_slots_stand_far_above_them(region: RegionStore) -> None:
+    views = region.counter_map("views")
+    assert views.incr("/big", 123_456_789_012_345) == 123_456_789_012_345
+    assert views.incr("/big") == 123_456_789_012_346 == views.get("/big")
+    # A slot first written after a collection in its shard starts at the shard's
+    # counter base (with its floor there), far above the count it holds.
+    region.client.hset(region.layout.head_key(views.shard), "base:c", str(10**18 + 123))
+    assert [views.incr("/home") for _ in range(5)] == [1, 2, 3, 4, 5]
+    assert views.top(2) == [("/big", 123_456_789_012_346), ("/home", 5)]
+    region.client.delete(region.layout.index_key("views"))  # rebuilt from those slots
+    assert views.get("/home") == 5 == views.items()["/home"]
+
+
+def test_a_slot_listed_twice_for_a_field_delete_is_reset_once(region: RegionStore) -> None:
+    views = region.counter_map("views")
+    region.incr_fields({"views": {"/a": 7, "/b": 2}})
+    slot = f"{region.replica},/a"
+    assert views._write_with(script("map_delete_field"), lambda: ["cm", "views", slot, slot])
+    assert views.top(5) == [("/b", 2)] and views.total() == 2 and views.get("/a") == 0
+
+
+def test_an_index_made_again_keeps_its_maps_expiry(region: RegionStore) -> None:
+    views = region.counter_map("views")
+    views.incr("/")
+    region.expire("views", 100)
+    key = region.layout.index_key("views")
+    views.decr("/")  # the last field at 0: the index is emptied and made again
+    assert region.client.pttl(key) > 0
+    views.delete()  # resets the index: made again, empty
+    assert region.client.pttl(key) > 0
+    views.incr("/x")
+    region.client.delete(key)
+    assert views.top(1) == [("/x", 1)] and region.client.pttl(key) > 0  # rebuilt by a read

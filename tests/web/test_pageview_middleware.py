@@ -168,3 +168,41 @@ def test_a_full_buffer_drops_new_pages_and_keeps_counting_known_ones(server: Red
     app = asyncio.run(run())
     assert views_in(server) == {"/": 2, "/pricing": 2}
     assert app.dropped == 4
+
+
+def test_an_unusable_view_or_a_refused_map_loses_only_its_own_views(server: RedisServer) -> None:
+    Region("eu", server.url).counter("views:taken").incr()  # a key of another type
+
+    def key(scope: dict[str, object]) -> str:
+        path = str(scope["path"])
+        return "" if path == "/bad" else "views:taken" if path == "/taken" else "views:today"
+
+    async def run() -> PageViews:
+        region = await AsyncRegion.connect("eu", server.url)
+        app = PageViews(starlette_app(), region, key=key, flush_interval=3600)  # type: ignore[arg-type]
+        paths = ["/", "/bad", "/taken", "/docs", "/" + "x" * 2000]
+        assert await fetch_all_paths(app, paths) == [200] * 5
+        await app.close()
+        await region.close()
+        return app
+
+    app = asyncio.run(run())
+    long_path = ("/" + "x" * 2000)[:1024]  # the default field cuts a path to the longest field
+    assert views_in(server) == {"/": 1, "/docs": 1, long_path: 1}
+    assert (app.written, app.dropped) == (3, 2)
+
+
+def test_write_through_reports_what_it_drops(
+    server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def run() -> PageViews:
+        region = await AsyncRegion.connect("eu", server.url, socket_timeout=1.0)
+        app = PageViews(starlette_app(), region, flush_interval=0)
+        server.stop()
+        assert await fetch_all(app, 20, 2) == [200] * 20
+        return app
+
+    with caplog.at_level(logging.WARNING, logger="crdtredis.web.pageviews"):
+        app = asyncio.run(run())
+    assert app.dropped == 20
+    assert [r.getMessage() for r in caplog.records][0].startswith("page views: 1 dropped")

@@ -19,12 +19,37 @@ local function crdt_slot_parts(f)
   return sign, string.sub(f, string.find(f, ',', 1, true) + 1)
 end
 
+-- max(0, a - b) for decimal slot strings (nil counts 0), as a Lua number:
+-- computed in base-1e9 halves, so it is exact whenever the result is below
+-- 2^53, however large the slots themselves (a slot seeded at a shard's base
+-- may stand far above its count).
+local function crdt_above(a, b)
+  a, b = a or '0', b or '0'
+  if not crdt_greater(a, b) then return 0 end
+  local function split(s)
+    if #s <= 9 then return 0, tonumber(s) end
+    return tonumber(string.sub(s, 1, #s - 9)), tonumber(string.sub(s, -9))
+  end
+  local ah, al = split(a)
+  local bh, bl = split(b)
+  return (ah - bh) * 1000000000 + (al - bl)
+end
+
 -- What one slot adds to its field's count: its value above its floor, signed.
 local function crdt_slot_live(sign, slot, floor)
-  local n = tonumber(slot or '0') - tonumber(floor or '0')
-  if n < 0 then n = 0 end
+  local n = crdt_above(slot, floor)
   if sign == '-' then return -n end
   return n
+end
+
+-- An index (re)created for a map with an expiry gets the same expiry (the
+-- map's winning setting, '@'), so it never outlives its map.
+local function crdt_index_expire(data, index)
+  if redis.call('PTTL', index) ~= -1 then return end
+  local setting = crdt_setting(redis.call('HGET', data, '@'))
+  if setting and setting.expire ~= '0' then
+    redis.call('PEXPIREAT', index, setting.expire)
+  end
 end
 
 -- Rebuild the index of `data` from the whole hash.
@@ -57,6 +82,7 @@ local function crdt_index_rebuild(data)
   end
   if #block > 0 then redis.call('ZADD', index, unpack(block)) end
   redis.call('ZADD', index, string.format('%.17g', -total), '')
+  crdt_index_expire(data, index)
 end
 
 -- Open the index of `data` for a write: its key and the map's total, the mark
@@ -86,4 +112,5 @@ end
 local function crdt_index_close(data, index, total)
   if total == nil then return crdt_index_rebuild(data) end
   redis.call('ZADD', index, string.format('%.17g', -total), '')
+  crdt_index_expire(data, index)
 end

@@ -63,9 +63,11 @@ for _, plan in ipairs(plans) do
       end
       wrote = true
       if s.seeded then redis.call('HSET', plan.data, s.slot, base, '~' .. s.slot, base) end
-      local after = redis.call('HINCRBY', plan.data, s.slot, s.amount)
+      redis.call('HINCRBY', plan.data, s.slot, s.amount)
       if total ~= nil then
-        local delta = crdt_slot_live(sign, tostring(after), s.floor)
+        -- The slot's new value exactly (HINCRBY's reply is a Lua double).
+        local after = crdt_sum({s.before or '0', s.amount})
+        local delta = crdt_slot_live(sign, after, s.floor)
           - crdt_slot_live(sign, s.before, s.floor)
         crdt_index_add(index, s.field, delta)
         total = total + delta
@@ -81,6 +83,6 @@ for _, plan in ipairs(plans) do
 end
 crdt_record(KEYS[1], KEYS[2], changed)
 local head = plans[1]
-if not head or #head.slots == 0 or not redis.call('EXISTS', head.data) then return '0' end
+if not head or #head.slots == 0 then return '0' end
 local score = redis.call('ZSCORE', crdt_index_key(head.data), head.slots[1].field)
 return string.format('%d', score and -tonumber(score) or 0)

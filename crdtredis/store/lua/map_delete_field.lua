@@ -12,10 +12,13 @@ local data, name = KEYS[3], ARGV[3]
 local code = redis.call('HGET', data, '')
 if not code then return 0 end
 if code ~= ARGV[2] then return crdt_fail('WRONGTYPE', code .. '\t' .. name) end
-local names = {}
+local names, listed = {}, {}
 for i = 4, #ARGV do
-  names[#names + 1] = ARGV[i]
-  names[#names + 1] = '~' .. ARGV[i]
+  if not listed[ARGV[i]] then  -- a slot listed twice is reset once
+    listed[ARGV[i]] = true
+    names[#names + 1] = ARGV[i]
+    names[#names + 1] = '~' .. ARGV[i]
+  end
 end
 local found = crdt_hmget_all(data, names)
 local raise = {}

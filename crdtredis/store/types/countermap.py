@@ -205,11 +205,13 @@ class RedisCounterMap(RedisObject[CounterMap]):
         so a large map never blocks Redis); the reset itself is one script.
         """
         wanted = {check_field(f) for f in fields}
-        slots = [
-            f
-            for f, _ in self.region.client.hscan_iter(self.key, count=1000)
-            if f[:1] not in ("", "~", "@", "*") and _field_of(f) in wanted
-        ]
+        slots = list(  # HSCAN may give a field twice (a rehash between pages)
+            dict.fromkeys(
+                f
+                for f, _ in self.region.client.hscan_iter(self.key, count=1000)
+                if f[:1] not in ("", "~", "@", "*") and _field_of(f) in wanted
+            )
+        )
         if not slots:
             return False
         return bool(
