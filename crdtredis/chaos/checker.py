@@ -6,6 +6,13 @@ by a region that was wiped later is *at risk*: it survives only if a peer had
 merged it before the wipe, so it may be missing, and is counted apart, never
 silently. One whose outcome is unknown (a timeout, a connection cut mid-reply)
 may or may not be there. A failed one must not be.
+
+Deletes are observed removes, so what a delete took depends on what its
+region had merged when it ran, which no writer sees. The checker bounds it
+instead: an increment acknowledged by the deleting region before the delete
+began is surely reset by it; one begun after every delete of its key ended
+surely survives; any other may or may not have been reset, and widens the
+range the final count must fall in.
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from typing import Any
 
 from crdtredis.chaos.history import FAILED, OK, History, Op
 
-#: A region's final values: counter -> int, set -> sorted members, log -> list.
+#: A region's final values: counter -> int, counter map -> {field: count},
+#: expiring key -> int or None (gone), set -> sorted members, log -> list.
 Finals = dict[str, dict[str, Any]]
 
 
@@ -50,6 +58,10 @@ def check(history: History, finals: Finals) -> Verdict:
     for key, ops in ops_by_key.items():
         if key.startswith("c"):
             _counter(key, ops, final.get(key), history, verdict)
+        elif key.startswith("m"):
+            _counter_map(key, ops, final.get(key) or {}, history, verdict)
+        elif key.startswith("x"):
+            _expiring(key, ops, final.get(key), history, verdict)
         else:
             _elements(key, ops, final.get(key) or [], history, verdict)
     return verdict
@@ -61,30 +73,71 @@ def _at_risk(op: Op, history: History) -> bool:
     return any(region == op.region and ended >= op.began for region, _, ended in history.wipes)
 
 
-def _counter(key: str, ops: list[Op], value: Any, history: History, verdict: Verdict) -> None:
+def _surely_reset(op: Op, delete: Op, history: History) -> bool:
+    """``op`` ran in the region of ``delete`` before it began: the delete saw it."""
+    return (
+        delete.outcome == OK
+        and not _at_risk(delete, history)
+        and delete.region == op.region
+        and op.ended < delete.began
+    )
+
+
+def _counter(
+    key: str, ops: list[Op], value: Any, history: History, verdict: Verdict, field: str = ""
+) -> None:
+    """The final count against increments and decrements, bounded around deletes."""
+    deletes = [op for op in ops if op.kind == "delete" and op.outcome != FAILED]
     safe, low, high, risked = 0, 0, 0, 0
     for op in ops:
+        if op.kind not in ("incr", "decr"):
+            continue
         amount = int(op.value) if op.kind == "incr" else -int(op.value)
         verdict.checked += 1
-        if op.outcome == FAILED:
+        if op.outcome == FAILED or any(_surely_reset(op, d, history) for d in deletes):
             continue
-        if op.outcome == OK and not _at_risk(op, history):
+        survives = all(op.began > d.ended for d in deletes)
+        if op.outcome == OK and not _at_risk(op, history) and survives:
             safe += amount
             continue
-        if op.outcome == OK:
+        if op.outcome == OK and survives:
             verdict.at_risk += 1
             risked += amount
         else:
             verdict.uncertain += 1
         low, high = low + min(amount, 0), high + max(amount, 0)
     actual = int(value or 0)
+    where = f"{key}[{field}]" if field else key
     if not safe + low <= actual <= safe + high:
         verdict.problems.append(
-            f"{key}: value {actual}, but the acknowledged operations give {safe} "
-            f"(at most {low:+d}/{high:+d} from unknown or at-risk ones)"
+            f"{where}: value {actual}, but the acknowledged operations give {safe} "
+            f"(at most {low:+d}/{high:+d} from unknown, at-risk or maybe-deleted ones)"
         )
-    elif risked and actual != safe + risked:
+    elif risked and not deletes and actual != safe + risked:
         verdict.lost_with_wipes += 1
+
+
+def _counter_map(
+    key: str, ops: list[Op], counts: dict[str, int], history: History, verdict: Verdict
+) -> None:
+    """Each field as a counter; a delete of the whole map deletes every field."""
+    for name in sorted({op.field for op in ops if op.field} | set(counts)):
+        mine = [op for op in ops if op.field == name or (op.kind == "delete" and not op.field)]
+        _counter(key, mine, counts.get(name, 0), history, verdict, name)
+
+
+def _expiring(key: str, ops: list[Op], value: Any, history: History, verdict: Verdict) -> None:
+    """A key counted up, then given an expiry that has passed by now: gone everywhere,
+    unless the expiry surely failed (then a counter like any other)."""
+    expiries = [op for op in ops if op.kind == "expire"]
+    counted = [op for op in ops if op.kind != "expire"]
+    gone_surely = any(e.outcome == OK and not _at_risk(e, history) for e in expiries)
+    if gone_surely:
+        verdict.checked += 1
+        if value is not None:
+            verdict.problems.append(f"{key}: still there ({value}) after its expiry passed")
+    elif value is not None or not any(e.outcome != FAILED for e in expiries):
+        _counter(key, counted, value, history, verdict)
 
 
 def _elements(

@@ -13,12 +13,14 @@ OK, FAILED, UNKNOWN = "ok", "failed", "unknown"
 @dataclass(frozen=True)
 class Op:
     region: str
-    kind: str  # incr, decr, add, remove, append
+    kind: str  # incr, decr, delete, expire, add, remove, append
     key: str
     value: str | int
     outcome: str
     began: float
     ended: float
+    #: A counter map's field (incr, decr, delete of one field); "" for the whole key.
+    field: str = ""
 
 
 class History:

@@ -16,9 +16,9 @@ import redis
 
 from crdtredis.chaos.checker import Finals, check
 from crdtredis.chaos.history import History
-from crdtredis.chaos.schedule import Fault, plan
+from crdtredis.chaos.schedule import MAX_SKEW, WIPES, Fault, clock_skew, plan
 from crdtredis.chaos.system import System
-from crdtredis.chaos.writers import COUNTERS, LOGS, SETS, Writer
+from crdtredis.chaos.writers import COUNTERS, LOGS, MAPS, MAX_TTL, SETS, Writer
 from crdtredis.errors import CRDTRedisError
 from crdtredis.replication import Region
 from crdtredis.replication.leases import LEASE_SECONDS, live_leases
@@ -40,6 +40,8 @@ class Report:
     problems: list[str] = field(default_factory=list)
     at_risk: int = 0
     lost_with_wipes: int = 0
+    #: The region whose writer ran on a skewed clock, and the skew (seconds).
+    clock_skew: tuple[str, float] = ("", 0.0)
 
     @property
     def ok(self) -> bool:
@@ -55,7 +57,8 @@ class Report:
             f"outcome unknown {self.unknown}",
             f"  faults injected {len(self.faults)}: "
             + ", ".join(sorted({f["kind"] for f in self.faults})),
-            f"  converged {converged} after the heal",
+            f"  converged {converged} after the heal; {self.clock_skew[0]}'s writer clock "
+            f"{self.clock_skew[1]:+.2f} s",
             f"  acknowledged by a region wiped later: {self.at_risk} operations; "
             f"{self.lost_with_wipes} counters or elements show their loss "
             "(reported apart, not errors)",
@@ -70,12 +73,23 @@ def run(seed: int, seconds: float, folder: Path | None = None) -> Report:
     """A full run; the report says what held and what did not."""
     folder = folder or Path(tempfile.mkdtemp(prefix="crdtredis-chaos-"))
     faults = plan(seed, seconds, REGIONS)
-    report = Report(seed, seconds, [f.to_dict() for f in faults])
+    skewed, skew = clock_skew(seed, REGIONS)
+    report = Report(seed, seconds, [f.to_dict() for f in faults], clock_skew=(skewed, skew))
     history = History()
     system = System(REGIONS, folder)
     stop = threading.Event()
+    # Expiries are set early enough for every one to have passed by the end.
+    expire_until = time.time() + seconds - (MAX_TTL + MAX_SKEW + 1)
     writers = [
-        Writer(name, system.servers[name].url, history, seed * 31 + i, stop)
+        Writer(
+            name,
+            system.servers[name].url,
+            history,
+            seed * 31 + i,
+            stop,
+            skew=skew if name == skewed else 0.0,
+            expire_until=expire_until,
+        )
         for i, name in enumerate(REGIONS)
     ]
     try:
@@ -85,9 +99,11 @@ def run(seed: int, seconds: float, folder: Path | None = None) -> Report:
         stop.set()
         for writer in writers:
             writer.join(timeout=30)
+            if writer.died:
+                report.problems.append(f"the writer of {writer.region_name} died: {writer.died}")
         system.heal()
         healed = time.monotonic()
-        finals = _wait_for_quiet(system)
+        finals = _wait_for_quiet(system, history)
         if finals is not None:
             report.convergence_seconds = time.monotonic() - healed
         system.check_workers()
@@ -97,7 +113,7 @@ def run(seed: int, seconds: float, folder: Path | None = None) -> Report:
         report.problems += _leases_left(system)
         if finals is None:
             report.problems.append(f"the regions did not agree within {QUIET_TIMEOUT:.0f} s")
-            finals = _finals(system)
+            finals = _finals(system, history)
         verdict = check(history, finals)
         report.problems += verdict.problems
         report.at_risk, report.lost_with_wipes = verdict.at_risk, verdict.lost_with_wipes
@@ -142,6 +158,7 @@ ACTIONS: dict[str, tuple[Action, Action | None]] = {
     "partition": (lambda s, n: s.partition(n, cut=True), lambda s, n: s.partition(n, cut=False)),
     "cut-connections": (lambda s, n: s.cut_connections(n), None),
     "wipe": (lambda s, n: s.wipe(n), None),
+    "lose-disk": (lambda s, n: s.lose_disk(n), None),
     "full-memory": (
         lambda s, n: s.set_maxmemory(n, full=True),
         lambda s, n: s.set_maxmemory(n, full=False),
@@ -152,7 +169,7 @@ ACTIONS: dict[str, tuple[Action, Action | None]] = {
 def _begin(system: System, fault: Fault, history: History) -> None:
     began = time.time()
     ACTIONS[fault.kind][0](system, fault.region)
-    if fault.kind == "wipe":
+    if fault.kind in WIPES:
         history.wiped(fault.region, began, time.time())
 
 
@@ -162,13 +179,18 @@ def _end(system: System, fault: Fault) -> None:
         undo(system, fault.region)
 
 
-def _finals(system: System) -> Finals:
+def _finals(system: System, history: History) -> Finals:
+    expiring = sorted({op.key for op in history.ops if op.key.startswith("x")})
     finals: Finals = {}
     for name, server in system.servers.items():
         region = Region(name, server.url, socket_timeout=5.0)
         values: dict[str, Any] = {}
         for i in range(COUNTERS):
             values[f"c{i}"] = region.counter(f"c{i}").value()
+        for i in range(MAPS):
+            values[f"m{i}"] = region.counter_map(f"m{i}").items()
+        for key in expiring:
+            values[key] = region.counter(key).value() if region.type_of(key) else None
         for i in range(SETS):
             values[f"s{i}"] = sorted(region.orset(f"s{i}").members())
         for i in range(LOGS):
@@ -177,15 +199,15 @@ def _finals(system: System) -> Finals:
     return finals
 
 
-def _wait_for_quiet(system: System) -> Finals | None:
+def _wait_for_quiet(system: System, history: History) -> Finals | None:
     """The regions' values once they agree (read twice, a pass apart), or None."""
     deadline = time.monotonic() + QUIET_TIMEOUT
     while time.monotonic() < deadline:
         try:
-            first = _finals(system)
+            first = _finals(system, history)
             if len({json.dumps(v, sort_keys=True) for v in first.values()}) == 1:
                 time.sleep(3 * system.interval)
-                again = _finals(system)
+                again = _finals(system, history)
                 if again == first:
                     return first
         except (redis.exceptions.RedisError, CRDTRedisError):

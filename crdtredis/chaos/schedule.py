@@ -14,8 +14,15 @@ FAULTS: dict[str, float] = {
     "partition": 5.0,  # cut every link to and from a region, restore after
     "cut-connections": 0.0,  # close a region's links' connections mid-reply, once
     "wipe": 0.0,  # FLUSHALL a region's Redis: what no peer had is lost
+    "lose-disk": 0.0,  # SIGKILL a redis-server, remove its data directory, start it empty
     "full-memory": 3.0,  # maxmemory below use, noeviction: writes refused
 }
+
+
+#: The faults that lose a region's data.
+WIPES = ("wipe", "lose-disk")
+#: Largest skew of the region clock one writer runs on (seconds, either way).
+MAX_SKEW = 3.0
 
 
 @dataclass(frozen=True)
@@ -37,15 +44,15 @@ def plan(
     wipes: bool = True,
 ) -> list[Fault]:
     """Faults over ``seconds``, about one per ``every`` seconds, none in the last
-    fifth (the system is healed then) and at most one wipe per run."""
+    fifth (the system is healed then) and at most one wipe (of either kind) per run."""
     rng = random.Random(seed)
-    kinds = [k for k in FAULTS if wipes or k != "wipe"]
+    kinds = [k for k in FAULTS if wipes or k not in WIPES]
     faults: list[Fault] = []
     at = rng.uniform(1.0, every)
     wiped = False
     while at < seconds * 0.8:
         kind = rng.choice(kinds)
-        if kind == "wipe":
+        if kind in WIPES:
             if wiped:
                 kind = "kill-worker"
             wiped = True
@@ -53,3 +60,10 @@ def plan(
         faults.append(Fault(round(at, 2), kind, rng.choice(regions), lasts))
         at += rng.uniform(every / 2, every * 1.5)
     return faults
+
+
+def clock_skew(seed: int, regions: list[str]) -> tuple[str, float]:
+    """The region whose writer's clock is off for this seed, and by how much (seconds):
+    the expiry times it sets are taken by that clock."""
+    rng = random.Random(seed * 7919 + 1)
+    return rng.choice(regions), round(rng.uniform(-MAX_SKEW, MAX_SKEW), 2)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,6 +112,15 @@ class System:
 
     def wipe(self, name: str) -> None:
         self.servers[name].client(socket_timeout=5).flushall()
+
+    def lose_disk(self, name: str) -> None:
+        """The server dies with its disk: SIGKILL, its data files removed, started empty."""
+        server = self.servers[name]
+        server.kill()
+        for entry in server.directory.iterdir():
+            if entry.name != "redis.log":
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        server.start()
 
     def heal(self) -> None:
         """Everything back: servers running and resumed, links restored, memory free."""

@@ -88,3 +88,63 @@ def test_a_seed_replays_the_same_schedule() -> None:
 
 def test_every_kind_of_fault_the_schedule_draws_can_be_injected() -> None:
     assert set(ACTIONS) == set(FAULTS)
+
+
+def timed(*ops: tuple[str, str, str, int | str, str, float, float, str]) -> History:
+    found = History()
+    for region, kind, key, value, outcome, began, ended, field in ops:
+        found.record(Op(region, kind, key, value, outcome, began, ended, field))
+    return found
+
+
+def test_a_delete_resets_what_its_region_had_and_keeps_what_came_after() -> None:
+    done = timed(
+        ("eu", "incr", "c0", 5, OK, 0.0, 0.5, ""),
+        ("eu", "delete", "c0", 0, OK, 1.0, 1.5, ""),
+        ("eu", "incr", "c0", 3, OK, 2.0, 2.5, ""),
+    )
+    assert check(done, both({"c0": 3})).ok
+    assert not check(done, both({"c0": 8})).ok  # the delete took nothing
+    assert not check(done, both({"c0": 0})).ok  # the delete took what came after it
+
+
+def test_an_increment_concurrent_with_a_delete_elsewhere_may_go_either_way() -> None:
+    done = timed(
+        ("us", "incr", "c0", 2, OK, 0.9, 1.2, ""),
+        ("eu", "delete", "c0", 0, OK, 1.0, 1.5, ""),
+    )
+    assert check(done, both({"c0": 0})).ok and check(done, both({"c0": 2})).ok
+    assert not check(done, both({"c0": 3})).ok
+
+
+def test_counter_map_fields_count_alone_and_a_whole_map_delete_resets_each() -> None:
+    done = timed(
+        ("eu", "incr", "m0", 4, OK, 0.0, 0.5, "/a"),
+        ("eu", "incr", "m0", 6, OK, 0.0, 0.5, "/b"),
+        ("eu", "delete", "m0", 0, OK, 1.0, 1.5, "/a"),
+        ("us", "incr", "m0", 1, OK, 2.0, 2.5, "/a"),
+    )
+    assert check(done, both({"m0": {"/a": 1, "/b": 6}})).ok
+    assert not check(done, both({"m0": {"/a": 5, "/b": 6}})).ok
+    assert not check(done, both({"m0": {"/a": 1}})).ok  # /b lost
+    whole = timed(
+        ("eu", "incr", "m0", 4, OK, 0.0, 0.5, "/a"),
+        ("eu", "delete", "m0", 0, OK, 1.0, 1.5, ""),
+    )
+    assert check(whole, both({"m0": {}})).ok and not check(whole, both({"m0": {"/a": 4}})).ok
+
+
+def test_a_key_whose_expiry_passed_must_be_gone_unless_the_expiry_failed() -> None:
+    expired = timed(
+        ("eu", "incr", "x-eu-1", 3, OK, 0.0, 0.5, ""),
+        ("eu", "expire", "x-eu-1", "0.5", OK, 0.6, 0.7, ""),
+    )
+    assert check(expired, both({"x-eu-1": None})).ok
+    verdict = check(expired, both({"x-eu-1": 3}))
+    assert not verdict.ok and "after its expiry passed" in verdict.problems[0]
+    refused = timed(
+        ("eu", "incr", "x-eu-1", 3, OK, 0.0, 0.5, ""),
+        ("eu", "expire", "x-eu-1", "0.5", FAILED, 0.6, 0.7, ""),
+    )
+    assert check(refused, both({"x-eu-1": 3})).ok
+    assert not check(refused, both({"x-eu-1": None})).ok
