@@ -4,6 +4,11 @@ password of that user never lands in a report, a status, a key or a metric."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import zlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,12 +19,14 @@ from prometheus_client.registry import CollectorRegistry
 from crdtredis import Region
 from crdtredis.config import PeerConfig
 from crdtredis.metrics.collector import RegionCollector
+from crdtredis.replication import stats
 from crdtredis.replication import survey as survey_module
 from crdtredis.replication.access import peer_acl
 from crdtredis.replication.inspection import inspect_key, region_status
 from crdtredis.replication.peer import Peer
 from crdtredis.replication.survey import survey
 from tests.regions import NAMES, Regions, converge
+from tests.support import CONSOLE_SCRIPT, region_env, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -168,3 +175,57 @@ def test_the_peer_user_keeps_large_objects_out_of_the_survey_script(
     found = survey(peer, "eu", [0] * us.layout.shards, 1000, range(us.layout.shards))
     assert found is not None and found.page is not None and peer.scripted
     assert found.objects is None  # HLEN counted the fields: too many to read in the script
+
+
+def test_worker_processes_keep_peer_passwords_out_of_logs_jobs_and_keys(
+    regions: Regions, tmp_path: Path
+) -> None:
+    """Real ``crdtredis worker`` processes with passwords in their peer URLs (one of
+    them wrong, so errors are logged too): nothing they write holds a password, RQ's
+    job data (compressed pickles) included."""
+    _reader_regions(regions)
+    wrong = "pw-wrong-5c6d7e"
+    peers = {
+        "us": regions.servers["us"].url.replace("//", f"//crdt-peer:{PASSWORD}@", 1),
+        "ap": regions.servers["ap"].url.replace("//", f"//crdt-peer:{wrong}@", 1),
+    }
+    env = {
+        **os.environ,
+        **region_env(regions, "eu", peer_timeout=0.5, max_backoff=1),
+        "CRDTREDIS_PEERS": ",".join(f"{name}={url}" for name, url in peers.items()),
+    }
+    regions.open("us").counter("likes").incr(3)
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:
+        worker = subprocess.Popen([CONSOLE_SCRIPT, "worker"], env=env, stdout=out, stderr=out)
+        try:
+            eu = regions.open("eu")
+            wait_for(lambda: eu.counter("likes").value() == 3, message="eu pulled us")
+            wait_for(lambda: stats.read(eu, "ap").failures >= 2, message="ap refused twice")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=30) == 0
+    written = log.read_text()
+    assert "peer ap (redis://crdt-peer:***@" in written  # the failure was logged, redacted
+    stored = _everything_stored(regions) + _job_payloads(regions)
+    for secret in (PASSWORD, wrong):
+        assert secret not in written
+        assert secret not in stored
+
+
+def _job_payloads(regions: Regions) -> str:
+    """RQ's job data and results, decompressed: pickles would show a password as is."""
+    found = []
+    for server in regions.servers.values():
+        client = server.client()
+        for key in client.scan_iter("rq:*", count=1000):
+            if client.type(key) != b"hash":
+                continue
+            raw: dict[bytes, bytes] = client.hgetall(key)  # type: ignore[assignment]
+            for value in raw.values():
+                try:
+                    found.append(zlib.decompress(value).decode("latin-1"))
+                except zlib.error:
+                    found.append(value.decode("latin-1"))
+    assert found, "RQ wrote no job"
+    return "\n".join(found)
