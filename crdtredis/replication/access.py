@@ -33,10 +33,19 @@ PEER_COMMANDS = (
     "script|load",
 )
 
+#: What a Redis Cluster client also runs at each node of a cluster peer: the
+#: slot map it routes by, and the command table it finds keys with.
+CLUSTER_COMMANDS = ("cluster|slots", "command")
 
-def peer_acl(user: str, password: str, prefix: str = DEFAULT_PREFIX) -> list[str]:
+
+def peer_acl(
+    user: str, password: str, prefix: str = DEFAULT_PREFIX, cluster: bool = False
+) -> list[str]:
     """The arguments of ``ACL SETUSER`` for the user peers pull with: reads of
-    ``prefix``'s keys, nothing else (no other keys, no channels, no writes)."""
+    ``prefix``'s keys, nothing else (no other keys, no channels, no writes);
+    ``cluster``: for the nodes of a Redis Cluster peer, which also answer the
+    cluster client's questions about slots and commands."""
+    commands = PEER_COMMANDS + (CLUSTER_COMMANDS if cluster else ())
     return [
         user,
         "reset",
@@ -45,5 +54,5 @@ def peer_acl(user: str, password: str, prefix: str = DEFAULT_PREFIX) -> list[str
         f"~{prefix}:*",
         f"~{prefix}#*",
         "resetchannels",
-        *(f"+{command}" for command in PEER_COMMANDS),
+        *(f"+{command}" for command in commands),
     ]

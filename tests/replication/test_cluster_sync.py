@@ -8,6 +8,7 @@ from crdtredis import Region
 from crdtredis.config import PeerConfig
 from crdtredis.embedded import RedisClusterServers
 from crdtredis.replication import Peer
+from crdtredis.replication.access import peer_acl
 from tests.conftest import ServerFactory
 
 pytestmark = pytest.mark.integration
@@ -44,3 +45,25 @@ def test_peers_never_retry_standalone_or_cluster(shared_cluster: RedisClusterSer
     cluster = Peer(PeerConfig("eu", shared_cluster.url, cluster=True), cluster=True)
     assert cluster.client.retry.get_retries() == 0
     assert not standalone.ping()  # refused at once, no retry loop
+
+
+def test_a_cluster_peer_is_pulled_as_the_read_only_peer_user(
+    shared_cluster: RedisClusterServers, redis_servers: ServerFactory
+) -> None:
+    shared_cluster.flush()
+    password = "pw-cluster-peer-41d2"
+    for server in shared_cluster.servers:
+        server.client().execute_command(  # type: ignore[no-untyped-call]
+            "ACL", "SETUSER", *peer_acl("crdt-peer", password, cluster=True)
+        )
+    eu = Region("eu", shared_cluster.client(decode_responses=True))
+    for i in range(40):
+        eu.counter(f"page:{i}").incr(i + 1)
+    eu.counter_map("views").incr("/", 3)
+    url = shared_cluster.url.replace("//", f"//crdt-peer:{password}@", 1)
+    us = Region("us", redis_servers().url, peers=[PeerConfig("eu", url, cluster=True)])
+    report = us.sync_peer("eu")
+    assert report.ok, report.summary()
+    assert sum(us.counter(f"page:{i}").value() for i in range(40)) == sum(range(1, 41))
+    assert us.counter_map("views").items() == {"/": 3}
+    assert password not in report.summary() + repr(report.to_dict())

@@ -67,3 +67,8 @@ def test_the_counter_map_example_runs_on_fakeredis(
     monkeypatch.setattr(redis.Redis, "from_url", staticmethod(from_url))
     exec(compile(block, str(README), "exec"), {})
     assert capsys.readouterr().out == "3 [('/', 5), ('/docs', 3)] 11 3\n"
+
+
+def test_the_cluster_peer_acl_in_the_readme_is_the_one_the_tests_use() -> None:
+    extra = peer_acl("crdt-peer", "PASSWORD", cluster=True)[len(peer_acl("crdt-peer", "P")) :]
+    assert " ".join(extra) in README.read_text()
