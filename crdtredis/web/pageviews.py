@@ -22,19 +22,14 @@ flushed at shutdown (ASGI lifespan), or by ``await middleware.close()``.
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
 from crdtredis.aio import AsyncRegion
-from crdtredis.crdt.countermap import FIELD_MAX_LEN, check_field
-from crdtredis.errors import BatchError
-from crdtredis.store.layout import check_name
+from crdtredis.crdt.countermap import FIELD_MAX_LEN
 from crdtredis.web.buffer import MAX_ENTRIES, ViewBuffer
-
-log = logging.getLogger(__name__)
+from crdtredis.web.tally import ViewTally
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -46,8 +41,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 DEFAULT_TTL = 35 * 86_400
 #: Longest a flush may take before its views are counted as dropped.
 FLUSH_TIMEOUT = 2.0
-#: Seconds between two log lines about dropped views.
-REPORT_EVERY = 60.0
 
 
 def day_bucket(template: str = "views:{date}") -> Callable[[Scope], str]:
@@ -99,25 +92,28 @@ class PageViews:
             raise ValueError(f"flush_interval must be >= 0 seconds, got {flush_interval}")
         self.app, self.region = app, region
         self.key, self.field, self.count = key or day_bucket(), field, count
-        self.flush_interval, self.ttl, self.flush_timeout = flush_interval, ttl, flush_timeout
-        self.buffer = ViewBuffer(max_entries)
-        #: Views written since the middleware was made (see :attr:`dropped`
-        #: for those lost: failed flushes, a full buffer, unusable names).
-        self.written = 0
-        self._failed = 0
-        self._expiring: set[str] = set()
+        self.flush_interval, self.flush_timeout = flush_interval, flush_timeout
+        self.tally = ViewTally(max_entries, ttl)
         self._flusher: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._reported = (time.monotonic(), 0)
-        self._last_error = ""
+
+    @property
+    def written(self) -> int:
+        """Views written since the middleware was made."""
+        return self.tally.written
 
     @property
     def dropped(self) -> int:
-        return self._failed + self.buffer.dropped
+        """Views lost: failed flushes, a full buffer, unusable names."""
+        return self.tally.dropped
+
+    @property
+    def buffer(self) -> ViewBuffer:
+        return self.tally.buffer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and self.count(scope):
-            view = self._view(scope)
+            view = self.tally.view(self.key, self.field, scope)
             if view is None:
                 pass
             elif self.flush_interval:
@@ -128,32 +124,14 @@ class PageViews:
             receive = self._flushing_at_shutdown(receive)
         await self.app(scope, receive, send)
 
-    def _view(self, scope: Scope) -> tuple[str, str] | None:
-        """The request's (map, field), or None (counted as dropped) when either is unusable:
-        one bad view must not take a whole flush down with it."""
-        try:
-            key, path = self.key(scope), self.field(scope)
-            check_name(key)
-            key.encode()
-            check_field(path)
-        except (ValueError, UnicodeError) as exc:
-            self._failed += 1
-            self._last_error = f"a view was not counted: {_describe(exc)}"
-            return None
-        return key, path
-
     def record(self, key: str, path: str) -> None:
         """Count one view now (no I/O); it is written by the next flush."""
-        if not self.buffer.add(key, path):
-            self._last_error = f"the buffer was full ({self.buffer.max_entries} entries)"
+        self.tally.add(key, path)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_every())
 
-    def _start_write(self, batch: dict[str, dict[str, int]]) -> None:
-        """Write ``batch`` in a task of its own: cancelling a flush never cuts a write short."""
-        self._in_flight_task(self._write(batch))
-
     def _in_flight_task(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in a task of its own: cancelling a flush never cuts a write short."""
         task = asyncio.get_running_loop().create_task(work)
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
@@ -165,35 +143,27 @@ class PageViews:
 
     async def flush(self) -> None:
         """Write everything buffered now, and wait for every write under way."""
-        batch = self.buffer.take()
+        batch = self.tally.take()
         if batch:
-            self._start_write(batch)
+            self._in_flight_task(self._write(batch))
         while self._in_flight:  # a write may start its TTL task: wait for that too
             await asyncio.wait(list(self._in_flight))
-        self._report()
+        self.tally.report()
 
     async def _write(self, batch: dict[str, dict[str, int]]) -> None:
+        error: BaseException | None = None
         try:
             await asyncio.wait_for(self.region.incr_fields(batch), self.flush_timeout)
-        except BatchError as exc:  # some shards were written, the others refused
-            for key in list(batch):
-                if key in exc.failures:
-                    self._failed += sum(batch.pop(key).values())
-            self._last_error = _describe(exc)
         except Exception as exc:  # noqa: BLE001 - nothing may reach the application
-            self._failed += sum(sum(fields.values()) for fields in batch.values())
-            self._last_error = _describe(exc)
-            batch = {}
-        self.written += sum(sum(fields.values()) for fields in batch.values())
-        new = batch.keys() - self._expiring if self.ttl is not None else set()
+            error = exc
+        new = self.tally.settle(batch, error)
         if new:
-            self._expiring |= new  # one try per key and process; a failure is logged
-            self._in_flight_task(self._set_ttls(sorted(new)))
-        self._report()
+            self._in_flight_task(self._set_ttls(new))
+        self.tally.report()
 
     async def _set_ttls(self, keys: list[str]) -> None:
         """Give new day buckets their TTL, in the background (never in a request's way)."""
-        ttl = self.ttl
+        ttl = self.tally.ttl
         try:
             for key in keys:
                 if ttl is not None:
@@ -201,21 +171,7 @@ class PageViews:
                         self.region.expire(key, ttl, only_new=True), self.flush_timeout
                     )
         except Exception as exc:  # noqa: BLE001 - the bucket lives on without a TTL
-            self._expiring -= set(keys)  # tried again at the next write of these keys
-            log.warning("page views: could not set the TTL of a day bucket: %s", _describe(exc))
-
-    def _report(self) -> None:
-        """Log the views dropped since the last report, at most once a minute."""
-        at, reported = self._reported
-        if self.dropped == reported or (reported and time.monotonic() - at < REPORT_EVERY):
-            return
-        log.warning(
-            "page views: %d dropped since the last report (%d in all); last error: %s",
-            self.dropped - reported,
-            self.dropped,
-            self._last_error,
-        )
-        self._reported = (time.monotonic(), self.dropped)
+            self.tally.ttl_failed(keys, exc)
 
     async def close(self) -> None:
         """Flush what is buffered and stop the background flusher."""
@@ -232,7 +188,3 @@ class PageViews:
             return message
 
         return receive_then_flush
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

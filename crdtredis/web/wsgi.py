@@ -1,0 +1,113 @@
+"""Count page views from a WSGI application (Flask, Django, ...): the ASGI middleware's
+rules, with a flusher thread instead of a task.
+
+``app.wsgi_app = PageViewsWSGI(app.wsgi_app, Region("eu", url))``. A request
+only updates the buffer (under a lock); a daemon thread flushes it every
+``flush_interval`` seconds with one ``incr_fields`` round trip on the
+blocking region. The same guarantees as :class:`~crdtredis.web.PageViews`:
+never fails or waits for Redis, at most once, bounded buffer, losses counted
+and logged once a minute; :meth:`close` (also at interpreter exit) flushes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from crdtredis.crdt.countermap import FIELD_MAX_LEN
+from crdtredis.store import RegionStore
+from crdtredis.web.buffer import MAX_ENTRIES
+from crdtredis.web.pageviews import DEFAULT_TTL, day_bucket
+from crdtredis.web.tally import ViewTally
+
+Environ = dict[str, Any]
+WSGIApp = Callable[[Environ, Callable[..., Any]], Iterable[bytes]]
+
+
+def wsgi_path(environ: Environ) -> str:
+    """The request's path (``PATH_INFO``) without its query string, cut to a map field."""
+    return str(environ.get("PATH_INFO") or "/")[:FIELD_MAX_LEN]
+
+
+class PageViewsWSGI:
+    """WSGI middleware counting page views into counter maps of a blocking region.
+
+    Arguments as :class:`~crdtredis.web.PageViews`, with ``key``, ``field``
+    and ``count`` taking the WSGI environ. The region's socket timeout bounds
+    a flush (a slow flush holds the flusher thread, never a request).
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        region: RegionStore,
+        *,
+        key: Callable[[Environ], str] | None = None,
+        field: Callable[[Environ], str] = wsgi_path,
+        count: Callable[[Environ], bool] = lambda _environ: True,
+        flush_interval: float = 0.1,
+        ttl: int | None = DEFAULT_TTL,
+        max_entries: int = MAX_ENTRIES,
+    ) -> None:
+        if flush_interval <= 0:
+            raise ValueError(f"flush_interval must be > 0 seconds, got {flush_interval}")
+        self.app, self.region = app, region
+        self.key, self.field, self.count = key or day_bucket(), field, count
+        self.flush_interval = flush_interval
+        self.tally = ViewTally(max_entries, ttl)
+        self._flushing = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._flush_every, daemon=True, name="page-views")
+        self._thread.start()
+        atexit.register(self.close)
+
+    @property
+    def written(self) -> int:
+        return self.tally.written
+
+    @property
+    def dropped(self) -> int:
+        return self.tally.dropped
+
+    def __call__(self, environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if self.count(environ):
+            view = self.tally.view(self.key, self.field, environ)
+            if view is not None:
+                self.tally.add(*view)
+        return self.app(environ, start_response)
+
+    def _flush_every(self) -> None:
+        while not self._stop.wait(self.flush_interval):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write everything buffered now (one flush at a time)."""
+        with self._flushing:
+            batch = self.tally.take()
+            if batch:
+                error: BaseException | None = None
+                try:
+                    self.region.incr_fields(batch)
+                except Exception as exc:  # noqa: BLE001 - nothing may reach the application
+                    error = exc
+                self._set_ttls(self.tally.settle(batch, error))
+            self.tally.report()
+
+    def _set_ttls(self, keys: list[str]) -> None:
+        ttl = self.tally.ttl
+        try:
+            for key in keys:
+                if ttl is not None:
+                    self.region.expire(key, ttl, only_new=True)
+        except Exception as exc:  # noqa: BLE001 - the bucket lives on without a TTL
+            self.tally.ttl_failed(keys, exc)
+
+    def close(self) -> None:
+        """Stop the flusher thread and flush what is buffered."""
+        self._stop.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout=30)
+        self.flush()
+        atexit.unregister(self.close)
