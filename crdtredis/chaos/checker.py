@@ -21,7 +21,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from crdtredis.chaos.history import FAILED, OK, History, Op
+from crdtredis.chaos.history import FAILED, OK, UNKNOWN, History, Op
+from crdtredis.chaos.schedule import FAULTS
 
 #: A region's final values: counter -> int, counter map -> {field: count},
 #: expiring key -> int or None (gone), set -> sorted members, log -> list.
@@ -73,10 +74,23 @@ def _at_risk(op: Op, history: History) -> bool:
     return any(region == op.region and ended >= op.began for region, _, ended in history.wipes)
 
 
+#: How long after its call returned an operation of unknown outcome may still take
+#: effect: a command sent to a frozen Redis runs when it is thawed.
+LATE = FAULTS["pause-redis"]
+
+
+def _latest(op: Op) -> float:
+    """The last moment ``op`` may have taken effect."""
+    return op.ended + (LATE if op.outcome == UNKNOWN else 0.0)
+
+
 def _surely_reset(op: Op, delete: Op, history: History) -> bool:
-    """``op`` ran in the region of ``delete`` before it began: the delete saw it."""
+    """``op`` was acknowledged by the region of ``delete`` before the delete began, and
+    that region lost nothing in between: the delete saw it."""
     return (
-        delete.outcome == OK
+        op.outcome == OK
+        and delete.outcome == OK
+        and not _at_risk(op, history)
         and not _at_risk(delete, history)
         and delete.region == op.region
         and op.ended < delete.began
@@ -96,7 +110,7 @@ def _counter(
         verdict.checked += 1
         if op.outcome == FAILED or any(_surely_reset(op, d, history) for d in deletes):
             continue
-        survives = all(op.began > d.ended for d in deletes)
+        survives = all(op.began > _latest(d) for d in deletes)
         if op.outcome == OK and not _at_risk(op, history) and survives:
             safe += amount
             continue

@@ -103,7 +103,11 @@ def run(seed: int, seconds: float, folder: Path | None = None) -> Report:
                 report.problems.append(f"the writer of {writer.region_name} died: {writer.died}")
         system.heal()
         healed = time.monotonic()
-        finals = _wait_for_quiet(system, history)
+        # Every expiry set has passed before the final state is read (the
+        # writers stopped setting them early enough: this only guards it).
+        expiries = [op.ended for op in history.ops if op.kind == "expire"]
+        not_before = max(expiries, default=0.0) + MAX_TTL + max(skew, 0.0) + 0.5
+        finals = _wait_for_quiet(system, history, not_before)
         if finals is not None:
             report.convergence_seconds = time.monotonic() - healed
         system.check_workers()
@@ -199,10 +203,14 @@ def _finals(system: System, history: History) -> Finals:
     return finals
 
 
-def _wait_for_quiet(system: System, history: History) -> Finals | None:
-    """The regions' values once they agree (read twice, a pass apart), or None."""
+def _wait_for_quiet(system: System, history: History, not_before: float) -> Finals | None:
+    """The regions' values once they agree (read twice, a pass apart) and ``not_before``
+    (``time.time()``) has passed, or None."""
     deadline = time.monotonic() + QUIET_TIMEOUT
     while time.monotonic() < deadline:
+        if time.time() < not_before:
+            time.sleep(0.2)
+            continue
         try:
             first = _finals(system, history)
             if len({json.dumps(v, sort_keys=True) for v in first.values()}) == 1:

@@ -136,7 +136,12 @@ class Writer(threading.Thread):
         key, amount = f"x-{self.region_name}-{self.serial}", self.rng.randint(1, 9)
         if self._do("incr", key, amount, lambda: region.counter(key).incr(amount)):
             ttl = round(self.rng.uniform(0.2, MAX_TTL), 2)
-            self._do("expire", key, str(ttl), lambda: region.expire(key, ttl))
+
+            def expire() -> None:
+                if not region.expire(key, ttl):  # the key was gone (a wipe): nothing set
+                    raise KeyError(key)
+
+            self._do("expire", key, str(ttl), expire)
 
     def _set(self, region: Region) -> None:
         key, unique = f"s{self.rng.randrange(SETS)}", f"{self.region_name}-{self.serial}"

@@ -67,10 +67,13 @@ def retire(settings: Settings, name: str) -> None:
 @pass_settings
 def worker(settings: Settings, burst: bool, name: str | None) -> None:
     """Run an RQ worker for this region that keeps its sync jobs scheduled."""
-    from crdtredis.workers.worker import run_worker
+    from crdtredis.workers.worker import run_worker, wait_until_ready
 
     config = settings.config
-    settings.region()  # fail fast, with a clear error, when the local Redis is unreachable
+    # Fails fast, with a clear error, when the local Redis is unreachable; waits
+    # while it is full or loading.
+    if not wait_until_ready(config):
+        return
     click.echo(
         f"crdtredis worker for region {config.region}: peers "
         f"{', '.join(p.name for p in config.peers) or '(none)'}, "

@@ -40,6 +40,10 @@ class ViewTally:
         self._expiring: set[str] = set()
         self._lock = threading.Lock()
 
+    def fresh_copy(self) -> ViewTally:
+        """An empty tally with the same settings and new locks (for a forked child)."""
+        return ViewTally(self.buffer.max_entries, self.ttl)
+
     @property
     def dropped(self) -> int:
         """Views lost: failed flushes, a full buffer, unusable names."""

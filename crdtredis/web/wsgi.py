@@ -12,6 +12,7 @@ and logged once a minute; :meth:`close` (also at interpreter exit) flushes.
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,8 +28,15 @@ WSGIApp = Callable[[Environ, Callable[..., Any]], Iterable[bytes]]
 
 
 def wsgi_path(environ: Environ) -> str:
-    """The request's path (``PATH_INFO``) without its query string, cut to a map field."""
-    return str(environ.get("PATH_INFO") or "/")[:FIELD_MAX_LEN]
+    """The request's path (``PATH_INFO``, which WSGI gives as UTF-8 bytes read as
+    latin-1) as text, without its query string, cut to a map field: the same field
+    the ASGI middleware counts for the same URL."""
+    raw = str(environ.get("PATH_INFO") or "/")
+    try:
+        path = raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        path = raw
+    return path[:FIELD_MAX_LEN]
 
 
 class PageViewsWSGI:
@@ -58,9 +66,11 @@ class PageViewsWSGI:
         self.flush_interval = flush_interval
         self.tally = ViewTally(max_entries, ttl)
         self._flushing = threading.Lock()
+        self._starting = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._flush_every, daemon=True, name="page-views")
-        self._thread.start()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
         atexit.register(self.close)
 
     @property
@@ -74,9 +84,34 @@ class PageViewsWSGI:
     def __call__(self, environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self.count(environ):
             view = self.tally.view(self.key, self.field, environ)
-            if view is not None:
+            if view is None:
+                pass
+            elif self._closed:
+                self.tally.lost(1, "a view came after the middleware was closed")
+            else:
+                self._ensure_flusher()
                 self.tally.add(*view)
         return self.app(environ, start_response)
+
+    def _ensure_flusher(self) -> None:
+        """Start the flusher with the first request, and again in a forked child
+        (servers that load the application before forking workers: gunicorn
+        ``--preload``, uWSGI): threads do not survive a fork, and locks held by
+        them then would stay held. The child starts with an empty buffer: what
+        the parent counted is the parent's to write."""
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self.tally = self.tally.fresh_copy()
+            self._flushing, self._starting = threading.Lock(), threading.Lock()
+            self._stop = threading.Event()
+            self._thread = None
+        if self._thread is None or not self._thread.is_alive():
+            with self._starting:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(
+                        target=self._flush_every, daemon=True, name="page-views"
+                    )
+                    self._thread.start()
 
     def _flush_every(self) -> None:
         while not self._stop.wait(self.flush_interval):
@@ -105,9 +140,12 @@ class PageViewsWSGI:
             self.tally.ttl_failed(keys, exc)
 
     def close(self) -> None:
-        """Stop the flusher thread and flush what is buffered."""
+        """Stop the flusher thread and flush what is buffered; views that come later
+        are counted as dropped."""
+        self._closed = True
         self._stop.set()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout=30)
+        thread = self._thread
+        if thread is not None and thread.is_alive() and threading.current_thread() is not thread:
+            thread.join(timeout=30)
         self.flush()
         atexit.unregister(self.close)

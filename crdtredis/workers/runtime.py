@@ -20,6 +20,11 @@ def configure(config: RegionConfig) -> None:
     _config, _region = config, None
 
 
+def configured(config: RegionConfig) -> bool:
+    """Whether this process already holds the region of ``config``."""
+    return _config is config and _region is not None
+
+
 def config() -> RegionConfig:
     global _config
     if _config is None:

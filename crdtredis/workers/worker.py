@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -13,6 +15,7 @@ from redis.backoff import ExponentialBackoff
 from rq import Queue, SimpleWorker
 
 from crdtredis.config import RegionConfig
+from crdtredis.replication import Region
 from crdtredis.workers import roster, runtime
 from crdtredis.workers.scheduler import SyncScheduler
 
@@ -25,6 +28,52 @@ RECONNECT_WAIT = 5.0
 RESTART_BACKOFF = ExponentialBackoff(cap=30.0, base=1.0)
 
 
+def not_ready(error: Exception) -> bool:
+    """Whether a local Redis said it cannot take writes for a while: full (``maxmemory``
+    with ``noeviction``, also from inside a script) or loading its data after a restart."""
+    if isinstance(error, redis.exceptions.OutOfMemoryError | redis.exceptions.BusyLoadingError):
+        return True
+    text = str(error)
+    return isinstance(error, redis.exceptions.ResponseError) and (
+        "OOM command not allowed" in text or "LOADING" in text
+    )
+
+
+def wait_until_ready(config: RegionConfig) -> bool:
+    """Open the region, waiting while its Redis is full or loading; False if stopped meanwhile.
+
+    A worker started (or restarted by its supervisor) while its local Redis
+    is at ``maxmemory`` cannot create or renew the region's identity; it
+    waits for room rather than exit, saying so, until SIGINT or SIGTERM.
+    An unreachable or misconfigured Redis still fails at once.
+    """
+    stopped = threading.Event()
+    handlers = {
+        sig: signal.signal(sig, lambda *_: stopped.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        for attempt in itertools.count(1):
+            try:
+                runtime.configure(config)
+                runtime.region()
+                return True
+            except redis.exceptions.ResponseError as exc:
+                if not not_ready(exc):
+                    raise
+                wait = RESTART_BACKOFF.compute(attempt)
+                log.error(
+                    "the local Redis cannot take writes yet (%s); trying again in %.0f s",
+                    str(exc).splitlines()[0],
+                    wait,
+                )
+                if stopped.wait(wait):
+                    return False
+        return False
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
 def run_worker(config: RegionConfig, *, burst: bool = False, name: str | None = None) -> bool:
     """Run until stopped (SIGINT/SIGTERM), or until the queue is empty with ``burst``.
 
@@ -32,8 +81,7 @@ def run_worker(config: RegionConfig, *, burst: bool = False, name: str | None = 
     the connections to the peers are kept between passes, which keeps the
     time from a write to its visibility elsewhere short.
     """
-    runtime.configure(config)
-    region = runtime.region()
+    region = runtime.region() if runtime.configured(config) else _configure(config)
     connection = redis.Redis.from_url(config.queue, socket_timeout=30, socket_connect_timeout=5)
     queue = Queue(runtime.queue_name(config.region), connection=connection)
     name = name or f"{config.region}.{socket.gethostname()}.{os.getpid()}"
@@ -56,6 +104,11 @@ def run_worker(config: RegionConfig, *, burst: bool = False, name: str | None = 
             roster.forget(region, scheduler.worker)  # its shard group goes to the others now
         except redis.exceptions.RedisError as exc:
             log.warning("could not take this worker off the roster: %s", exc)
+
+
+def _configure(config: RegionConfig) -> Region:
+    runtime.configure(config)
+    return runtime.region()
 
 
 def _work_until_stopped(

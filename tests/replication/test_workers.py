@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +91,31 @@ def test_a_down_peer_does_not_pile_up_jobs_and_is_caught_up(
     assert stats.backoff(stats.read(eu, "us"), 0.5, 2.0) == 2.0
     regions.servers["us"].start()
     wait_for(lambda: values(regions.all(), "c") == [4, 4, 4], timeout=40, message="catching up")
+
+
+@pytest.mark.parametrize("then", ["room", "stop"])
+def test_a_worker_started_while_its_redis_is_full_waits_for_room(
+    regions: Regions, tmp_path: Path, then: str
+) -> None:
+    local = regions.servers["eu"].client()
+    local.config_set("maxmemory-policy", "noeviction")
+    local.config_set("maxmemory", 1)  # every write refused: OOM
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:
+        worker = subprocess.Popen(
+            [CONSOLE_SCRIPT, "worker"],
+            env={**os.environ, **region_env(regions, "eu", max_backoff=1)},
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        wait_for(lambda: "cannot take writes yet" in log.read_text(), message="the worker waits")
+        assert worker.poll() is None, log.read_text()
+        if then == "room":
+            local.config_set("maxmemory", 0)
+            eu = regions.open("eu")
+            wait_for(lambda: stats.read(eu, "us").last_attempt is not None, message="a first pass")
+    finally:
+        local.config_set("maxmemory", 0)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0, log.read_text()

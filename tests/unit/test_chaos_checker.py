@@ -148,3 +148,27 @@ def test_a_key_whose_expiry_passed_must_be_gone_unless_the_expiry_failed() -> No
     )
     assert check(refused, both({"x-eu-1": 3})).ok
     assert not check(refused, both({"x-eu-1": None})).ok
+
+
+def test_an_increment_its_region_lost_to_a_wipe_before_deleting_may_come_back() -> None:
+    # eu counts 5, a peer merges it, eu is wiped, then eu deletes a key it no longer
+    # holds: the 5 lives on at the peer and comes back; nothing was lost or invented.
+    done = timed(
+        ("eu", "incr", "c0", 5, OK, 0.0, 0.5, ""),
+        ("eu", "delete", "c0", 0, OK, 2.0, 2.5, ""),
+    )
+    done.wiped("eu", 1.0, 1.1)
+    assert check(done, both({"c0": 5})).ok and check(done, both({"c0": 0})).ok
+
+
+def test_a_delete_of_unknown_outcome_may_take_effect_after_it_returned() -> None:
+    done = timed(
+        ("eu", "delete", "c0", 0, UNKNOWN, 0.0, 1.0, ""),
+        ("us", "incr", "c0", 4, OK, 2.0, 2.5, ""),  # a frozen Redis may run the delete now
+    )
+    assert check(done, both({"c0": 0})).ok and check(done, both({"c0": 4})).ok
+    later = timed(
+        ("eu", "delete", "c0", 0, UNKNOWN, 0.0, 1.0, ""),
+        ("us", "incr", "c0", 4, OK, 10.0, 10.5, ""),
+    )
+    assert not check(later, both({"c0": 0})).ok

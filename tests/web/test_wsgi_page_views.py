@@ -3,6 +3,7 @@ concurrent clients, and requests that never fail while Redis is down."""
 
 from __future__ import annotations
 
+import os
 import threading
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
@@ -82,3 +83,37 @@ def test_a_stopped_redis_fails_no_request_and_drops_what_it_must(
             app.close()
     assert (app.written, app.dropped) == (0, 200)
     assert "dropped since the last report" in caplog.records[0].getMessage()
+
+
+def environ(path: str) -> dict[str, Any]:
+    return {"REQUEST_METHOD": "GET", "PATH_INFO": path}
+
+
+def test_a_forked_worker_flushes_its_own_views() -> None:
+    """Servers that load the application before forking (gunicorn --preload, uWSGI)."""
+    with RedisServer() as redis_server:
+        region = Region("eu", redis_server.url)
+        app = PageViewsWSGI(hello, region, key=lambda _e: "views:today", flush_interval=0.05)
+        for _ in range(3):
+            app(environ("/parent"), lambda *_a: None)
+        child = os.fork()
+        if child == 0:  # the worker: its own flusher, an empty buffer of its own
+            try:
+                for _ in range(100):
+                    app(environ("/caf\xc3\xa9"), lambda *_a: None)  # UTF-8 read as latin-1
+                app.close()
+                os._exit(0 if app.written == 100 else 1)
+            except BaseException:
+                os._exit(2)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        app.close()
+        assert region.counter_map("views:today").items() == {"/café": 100, "/parent": 3}
+
+
+def test_views_after_close_are_counted_as_dropped() -> None:
+    with RedisServer() as redis_server:
+        app = PageViewsWSGI(hello, Region("eu", redis_server.url), flush_interval=0.05)
+        app.close()
+        app(environ("/late"), lambda *_a: None)
+        assert (app.written, app.dropped) == (0, 1)
