@@ -78,20 +78,7 @@ def run(seed: int, seconds: float, folder: Path | None = None) -> Report:
     history = History()
     system = System(REGIONS, folder)
     stop = threading.Event()
-    # Expiries are set early enough for every one to have passed by the end.
-    expire_until = time.time() + seconds - (MAX_TTL + MAX_SKEW + 1)
-    writers = [
-        Writer(
-            name,
-            system.servers[name].url,
-            history,
-            seed * 31 + i,
-            stop,
-            skew=skew if name == skewed else 0.0,
-            expire_until=expire_until,
-        )
-        for i, name in enumerate(REGIONS)
-    ]
+    writers = _writers(system, history, seed, seconds, stop, (skewed, skew))
     try:
         for writer in writers:
             writer.start()
@@ -103,11 +90,7 @@ def run(seed: int, seconds: float, folder: Path | None = None) -> Report:
                 report.problems.append(f"the writer of {writer.region_name} died: {writer.died}")
         system.heal()
         healed = time.monotonic()
-        # Every expiry set has passed before the final state is read (the
-        # writers stopped setting them early enough: this only guards it).
-        expiries = [op.ended for op in history.ops if op.kind == "expire"]
-        not_before = max(expiries, default=0.0) + MAX_TTL + max(skew, 0.0) + 0.5
-        finals = _wait_for_quiet(system, history, not_before)
+        finals = _wait_for_quiet(system, history, _expiries_passed(history, skew))
         if finals is not None:
             report.convergence_seconds = time.monotonic() - healed
         system.check_workers()
@@ -130,6 +113,38 @@ def run(seed: int, seconds: float, folder: Path | None = None) -> Report:
     report.unknown = outcomes.count("unknown")
     (folder / "history.json").write_text(json.dumps(history.to_dict()))
     return report
+
+
+def _writers(
+    system: System,
+    history: History,
+    seed: int,
+    seconds: float,
+    stop: threading.Event,
+    skewed: tuple[str, float],
+) -> list[Writer]:
+    """A writer per region; the one of ``skewed[0]`` on a clock ``skewed[1]`` s off.
+    Expiries are set early enough for every one to have passed by the end."""
+    expire_until = time.time() + seconds - (MAX_TTL + MAX_SKEW + 1)
+    return [
+        Writer(
+            name,
+            system.servers[name].url,
+            history,
+            seed * 31 + i,
+            stop,
+            skew=skewed[1] if name == skewed[0] else 0.0,
+            expire_until=expire_until,
+        )
+        for i, name in enumerate(REGIONS)
+    ]
+
+
+def _expiries_passed(history: History, skew: float) -> float:
+    """When every expiry set has passed (``time.time()``): the final state is read
+    after it (the writers stopped setting expiries early enough: this guards it)."""
+    expiries = [op.ended for op in history.ops if op.kind == "expire"]
+    return max(expiries, default=0.0) + MAX_TTL + max(skew, 0.0) + 0.5
 
 
 def _inject(system: System, faults: list[Fault], seconds: float, history: History) -> None:
