@@ -26,12 +26,8 @@ end
 local function crdt_above(a, b)
   a, b = a or '0', b or '0'
   if not crdt_greater(a, b) then return 0 end
-  local function split(s)
-    if #s <= 9 then return 0, tonumber(s) end
-    return tonumber(string.sub(s, 1, #s - 9)), tonumber(string.sub(s, -9))
-  end
-  local ah, al = split(a)
-  local bh, bl = split(b)
+  local ah, al = crdt_halves(a)
+  local bh, bl = crdt_halves(b)
   return (ah - bh) * 1000000000 + (al - bl)
 end
 

@@ -67,16 +67,19 @@ local function crdt_greater(a, b)
   return a > b
 end
 
+-- A decimal string of a non-negative integer as two exact Lua numbers: the
+-- digits above the last nine, and the last nine (its base-1e9 halves).
+local function crdt_halves(s)
+  if #s <= 9 then return 0, tonumber(s) end
+  return tonumber(string.sub(s, 1, #s - 9)), tonumber(string.sub(s, -9))
+end
+
 -- Whether a + b fits in a signed 64-bit integer, for decimal strings a and b
 -- of non-negative integers, computed exactly in two base-1e9 halves.
 local function crdt_fits(a, b)
   if #a < 18 and #b < 18 then return true end
-  local function split(s)
-    if #s <= 9 then return 0, tonumber(s) end
-    return tonumber(string.sub(s, 1, #s - 9)), tonumber(string.sub(s, -9))
-  end
-  local ah, al = split(a)
-  local bh, bl = split(b)
+  local ah, al = crdt_halves(a)
+  local bh, bl = crdt_halves(b)
   local low = al + bl
   local high = ah + bh + math.floor(low / 1000000000)
   low = low % 1000000000
