@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 from starlette.applications import Starlette
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
+from benchmarks.bench_store import settled_memory
 from crdtredis import Region
 from crdtredis.aio import AsyncRegion
 from crdtredis.demo.link import Link
@@ -104,3 +106,56 @@ def _per_call(call: Callable[[], object], reads: int) -> float:
     for _ in range(reads):
         call()
     return (time.perf_counter() - started) / reads
+
+
+def map_memory_per_field(fields: int, binary: str | None = None) -> tuple[str, float, float]:
+    """Bytes of ``used_memory`` each field of a day map adds, three regions' slots synced
+    and its top-N index included, against what a Redis user keeps for counts with a
+    top-N: a field of a plain hash (HINCRBY) and a member of a sorted set (ZINCRBY).
+    Slopes over the second half of the fields, as for counters (see bench_store)."""
+    servers = [RedisServer(binary=binary).start() for _ in range(3)]
+    try:
+        plain = servers[0].client()
+        version = str(plain.info("server")["redis_version"])
+        urls = dict(zip(("eu", "us", "ap"), (s.url for s in servers), strict=True))
+        regions = [
+            Region(name, url, peers={p: u for p, u in urls.items() if p != name})
+            for name, url in urls.items()
+        ]
+        names = [f"/page/{i:07d}" for i in range(fields)]
+        half = fields // 2
+        first = _synced_fields(regions, names[:half])
+        ours = (_synced_fields(regions, names[half:]) - first) / (fields - half)
+        if regions[0].counter_map("views:day").total() != 3 * fields:
+            raise RuntimeError("the regions did not converge")
+        plain.flushall()
+        first = _plain_fields(plain, names[:half])
+        reference = (_plain_fields(plain, names[half:]) - first) / (fields - half)
+    finally:
+        for server in servers:
+            server.stop()
+    return version, ours, reference
+
+
+def _synced_fields(regions: list[Region], names: list[str]) -> int:
+    for region in regions:
+        for start in range(0, len(names), 1000):
+            region.incr_fields({"views:day": dict.fromkeys(names[start : start + 1000], 1)})
+    for _ in range(3):
+        for region in regions:
+            for report in region.sync():
+                if not report.ok:
+                    raise RuntimeError(report.summary())
+    for region in regions:
+        while region.syncer.collector.collect():
+            pass
+    return settled_memory(regions[0].client)
+
+
+def _plain_fields(client: Any, names: list[str]) -> int:
+    pipe = client.pipeline(transaction=False)
+    for name in names:
+        pipe.hincrby("plain:day", name, 1)
+        pipe.zincrby("plain:top", 1, name)
+    pipe.execute()
+    return settled_memory(client)
