@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from benchmarks.bench_store import settled_memory
+from benchmarks.bench_store import settled_memory, three_regions
 from crdtredis import Region
 from crdtredis.aio import AsyncRegion
 from crdtredis.demo.link import Link
@@ -113,15 +113,8 @@ def map_memory_per_field(fields: int, binary: str | None = None) -> tuple[str, f
     and its top-N index included, against what a Redis user keeps for counts with a
     top-N: a field of a plain hash (HINCRBY) and a member of a sorted set (ZINCRBY).
     Slopes over the second half of the fields, as for counters (see bench_store)."""
-    servers = [RedisServer(binary=binary).start() for _ in range(3)]
-    try:
-        plain = servers[0].client()
+    with three_regions(binary) as (regions, plain):
         version = str(plain.info("server")["redis_version"])
-        urls = dict(zip(("eu", "us", "ap"), (s.url for s in servers), strict=True))
-        regions = [
-            Region(name, url, peers={p: u for p, u in urls.items() if p != name})
-            for name, url in urls.items()
-        ]
         names = [f"/page/{i:07d}" for i in range(fields)]
         half = fields // 2
         first = _synced_fields(regions, names[:half])
@@ -131,9 +124,6 @@ def map_memory_per_field(fields: int, binary: str | None = None) -> tuple[str, f
         plain.flushall()
         first = _plain_fields(plain, names[:half])
         reference = (_plain_fields(plain, names[half:]) - first) / (fields - half)
-    finally:
-        for server in servers:
-            server.stop()
     return version, ours, reference
 
 

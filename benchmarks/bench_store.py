@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from random import sample
 
@@ -115,6 +116,25 @@ def settled_memory(client: redis.Redis) -> int:
         time.sleep(0.3)
 
 
+@contextmanager
+def three_regions(binary: str | None = None) -> Iterator[tuple[list[Region], redis.Redis]]:
+    """eu, us and ap on redis-servers of their own (``binary``), each the others' peer,
+    and a plain client of eu's server; the servers are stopped afterwards."""
+    servers = [RedisServer(binary=binary).start() for _ in range(3)]
+    try:
+        urls = dict(zip(("eu", "us", "ap"), (s.url for s in servers), strict=True))
+        yield (
+            [
+                Region(name, url, peers={p: u for p, u in urls.items() if p != name})
+                for name, url in urls.items()
+            ],
+            servers[0].client(),
+        )
+    finally:
+        for server in servers:
+            server.stop()
+
+
 def memory_per_counter(counters: int, binary: str | None = None) -> MemoryFigures:
     """Bytes of ``used_memory`` each counter adds to one of three synced regions, vs INCR.
 
@@ -127,16 +147,9 @@ def memory_per_counter(counters: int, binary: str | None = None) -> MemoryFigure
     is reported apart, as ``fixed``. ``INCR`` keys of the same names on the
     same server are measured the same way.
     """
-    servers = [RedisServer(binary=binary).start() for _ in range(3)]
-    try:
-        plain = servers[0].client()
+    with three_regions(binary) as (regions, plain):
         version = str(plain.info("server")["redis_version"])
         empty = settled_memory(plain)
-        urls = dict(zip(("eu", "us", "ap"), (s.url for s in servers), strict=True))
-        regions = [
-            Region(name, url, peers={p: u for p, u in urls.items() if p != name})
-            for name, url in urls.items()
-        ]
         names = [f"counter:{i:07d}" for i in range(counters)]
         half = counters // 2
         first = _synced_counters(regions, names[:half])
@@ -151,9 +164,6 @@ def memory_per_counter(counters: int, binary: str | None = None) -> MemoryFigure
         first = _incr_keys(plain, names[:half])
         reference = (_incr_keys(plain, names[half:]) - first) / (counters - half)
         incr_usage = plain.memory_usage(names[1]) or 0
-    finally:
-        for server in servers:
-            server.stop()
     return MemoryFigures(
         version, ours, reference, hash_usage, incr_usage, indexed, fixed, breakdown
     )

@@ -29,7 +29,7 @@ from typing import Any
 from crdtredis.aio import AsyncRegion
 from crdtredis.crdt.countermap import FIELD_MAX_LEN
 from crdtredis.web.buffer import MAX_ENTRIES, ViewBuffer
-from crdtredis.web.tally import ViewTally
+from crdtredis.web.tally import TalliedViews, ViewTally
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -58,7 +58,7 @@ def request_path(scope: Scope) -> str:
     return str(path)[:FIELD_MAX_LEN]
 
 
-class PageViews:
+class PageViews(TalliedViews):
     """ASGI middleware counting page views into counter maps of an :class:`AsyncRegion`.
 
     Args:
@@ -96,16 +96,6 @@ class PageViews:
         self.tally = ViewTally(max_entries, ttl)
         self._flusher: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
-
-    @property
-    def written(self) -> int:
-        """Views written since the middleware was made."""
-        return self.tally.written
-
-    @property
-    def dropped(self) -> int:
-        """Views lost: failed flushes, a full buffer, unusable names."""
-        return self.tally.dropped
 
     @property
     def buffer(self) -> ViewBuffer:

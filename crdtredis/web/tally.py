@@ -118,3 +118,19 @@ class ViewTally:
 
 def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class TalliedViews:
+    """What both middlewares show of their tally."""
+
+    tally: ViewTally
+
+    @property
+    def written(self) -> int:
+        """Views written since the middleware was made."""
+        return self.tally.written
+
+    @property
+    def dropped(self) -> int:
+        """Views lost: failed flushes, a full buffer, unusable names, views after close."""
+        return self.tally.dropped

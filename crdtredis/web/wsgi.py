@@ -21,7 +21,7 @@ from crdtredis.crdt.countermap import FIELD_MAX_LEN
 from crdtredis.store import RegionStore
 from crdtredis.web.buffer import MAX_ENTRIES
 from crdtredis.web.pageviews import DEFAULT_TTL, day_bucket
-from crdtredis.web.tally import ViewTally
+from crdtredis.web.tally import TalliedViews, ViewTally
 
 Environ = dict[str, Any]
 WSGIApp = Callable[[Environ, Callable[..., Any]], Iterable[bytes]]
@@ -39,7 +39,7 @@ def wsgi_path(environ: Environ) -> str:
     return path[:FIELD_MAX_LEN]
 
 
-class PageViewsWSGI:
+class PageViewsWSGI(TalliedViews):
     """WSGI middleware counting page views into counter maps of a blocking region.
 
     Arguments as :class:`~crdtredis.web.PageViews`, with ``key``, ``field``
@@ -72,14 +72,6 @@ class PageViewsWSGI:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         atexit.register(self.close)
-
-    @property
-    def written(self) -> int:
-        return self.tally.written
-
-    @property
-    def dropped(self) -> int:
-        return self.tally.dropped
 
     def __call__(self, environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self.count(environ):
