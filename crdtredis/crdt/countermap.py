@@ -42,6 +42,13 @@ def check_field(field: object) -> str:
     return field
 
 
+def check_count(n: object) -> int:
+    """How many fields ``top()`` gives: an integer >= 0."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ValueError(f"top() takes a count >= 0, got {n!r}")
+    return n
+
+
 class CounterMap:
     """Named PN-counters under one key (Akka's ``PNCounterMap``, Redis's hash of counts)."""
 
@@ -83,9 +90,7 @@ class CounterMap:
 
     def top(self, n: int) -> list[tuple[str, int]]:
         """The ``n`` largest counts, largest first; equal counts in field-name order."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"top() takes a count >= 0, got {n!r}")
-        return sorted(self.items().items(), key=lambda item: (-item[1], item[0]))[:n]
+        return sorted(self.items().items(), key=lambda item: (-item[1], item[0]))[: check_count(n)]
 
     def total(self) -> int:
         """The sum of every field's count."""

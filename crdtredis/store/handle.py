@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from redis.exceptions import ResponseError
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
     from crdtredis.store.types.contract import StoredType
 
 Pure = TypeVar("Pure", bound=CRDT)
+
+#: A write on an object, ready to run: its script and the builder of its arguments
+#: (after the incarnation; called again after an identity change). The blocking
+#: handles run it, and the asyncio ones await it (:mod:`crdtredis.aio`).
+WriteCall = tuple[LuaScript, Callable[[], list[str]]]
 
 
 class RedisObject(Generic[Pure]):
@@ -50,12 +56,21 @@ class RedisObject(Generic[Pure]):
 
     def _fields(self) -> dict[str, str]:
         """The object's hash, after checking it is of this type (empty if missing)."""
-        try:
+        with self.domain_errors():
             fields: dict[str, str] = self.region.client.hgetall(self.key)
-        except ResponseError as exc:
-            raise self.obstacle(exc) from None
         self._check_code(fields.get(""))
         return fields
+
+    @contextmanager
+    def domain_errors(self) -> Iterator[None]:
+        """Redis's and the scripts' errors about this object as the errors of the domain:
+        a script's refusal (:meth:`refusal`), a bare ``WRONGTYPE`` (:meth:`obstacle`)."""
+        try:
+            yield
+        except ScriptError as exc:
+            raise self.refusal(exc) from None
+        except ResponseError as exc:
+            raise self.obstacle(exc) from None
 
     def obstacle(self, exc: ResponseError) -> Exception:
         """Redis's bare ``WRONGTYPE`` as an error that names the key and what to do.
@@ -81,12 +96,8 @@ class RedisObject(Generic[Pure]):
         return self._write_with(script(lua_name), lambda: list(args))
 
     def _write_with(self, lua: LuaScript, build: Callable[[], list[str]]) -> Any:
-        try:
+        with self.domain_errors():
             return self.region.write(self.shard, self.keys, lua, build)
-        except ScriptError as exc:
-            raise self.refusal(exc) from None
-        except ResponseError as exc:
-            raise self.obstacle(exc) from None
 
     def refusal(self, exc: ScriptError) -> Exception:
         """The error a script's refusal means for this object."""
@@ -95,11 +106,16 @@ class RedisObject(Generic[Pure]):
 
     def exists(self) -> bool:
         """True when the object holds anything visible (False after a delete, until written)."""
-        fields = self._fields()
-        if not fields:
-            return False
+        return self.exists_in(self._fields())
+
+    def exists_in(self, fields: Mapping[str, str]) -> bool:
+        """Whether the object's hash ``fields`` hold anything visible."""
+        return bool(fields) and self.stored.live(self.decoded(fields))
+
+    def decoded(self, fields: Mapping[str, str]) -> StateDict:
+        """The state of the object's hash ``fields`` (``InvalidStateError`` when corrupt)."""
         try:
-            return self.stored.live(self.stored.decode_hash(fields))
+            return self.stored.decode_hash(fields)
         except ValueError as exc:
             raise InvalidStateError(self.name, f"stored state is corrupt: {exc}") from None
 
@@ -129,17 +145,24 @@ class RedisObject(Generic[Pure]):
 
     def to_dict(self) -> StateDict:
         """The replicated state, as the pure type's ``to_dict`` gives it."""
-        fields = self._fields()
+        return self.state_in(self._fields())
+
+    def state_in(self, fields: Mapping[str, str]) -> StateDict:
+        """The replicated state of the object's hash ``fields`` (pure ``to_dict`` form)."""
+        return dict(self.pure_in(fields).to_dict())
+
+    def pure_in(self, fields: Mapping[str, str]) -> Pure:
+        """A pure copy of the object's hash ``fields``, writing as this region's replica."""
+        state = self.decoded(fields)
         try:
-            state = self.stored.decode_hash(fields)
-            return dict(self.stored.pure.from_dict(state, self.region.replica).to_dict())
+            pure: Pure = self.stored.pure.from_dict(state, self.region.replica)
         except ValueError as exc:
             raise InvalidStateError(self.name, f"stored state is corrupt: {exc}") from None
+        return pure
 
     def state(self) -> Pure:
         """A pure copy of the object, writing as this region's replica."""
-        pure: Pure = self.stored.pure.from_dict(self.to_dict(), self.region.replica)
-        return pure
+        return self.pure_in(self._fields())
 
     def merge(self, other: Pure | Mapping[str, Any]) -> bool:
         """Join another replica's state in; True when anything changed.

@@ -19,15 +19,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from redis.exceptions import ResponseError
-
 from crdtredis.crdt import CounterMap
-from crdtredis.crdt.countermap import check_field
+from crdtredis.crdt.countermap import check_count, check_field
 from crdtredis.crdt.gcounter import check_amount
 from crdtredis.crdt.interface import SLOT_MAX, StateDict, check_replica_id
 from crdtredis.store.codec import check_slot
-from crdtredis.store.handle import RedisObject
-from crdtredis.store.scripts import ScriptError, lua_source, script
+from crdtredis.store.handle import RedisObject, WriteCall
+from crdtredis.store.scripts import LuaScript, lua_source, script
 from crdtredis.store.types.contract import Fields, StoredType
 
 #: The parts of a field's counter state, and the slot prefix of each in the hash.
@@ -166,35 +164,49 @@ class RedisCounterMap(RedisObject[CounterMap]):
         return self._add("-", {field: n})
 
     def _add(self, sign: str, counts: Mapping[str, int]) -> int:
-        flat = check_amounts(counts, f"key {self.name!r}")
-        payload = json.dumps([[self.name, flat]])
-        result = self._write_with(
-            script("map_add"), lambda: [self.code, sign + self.region.replica, payload]
-        )
-        return int(result)
+        return int(self._write_with(*self.add_call(sign, counts)))
+
+    def add_call(self, sign: str, counts: Mapping[str, int]) -> WriteCall:
+        """The write adding ``counts`` to this region's slots of the fields (``sign`` '-':
+        its decrement slots); it returns the first field's new count."""
+        payload = json.dumps([[self.name, check_amounts(counts, f"key {self.name!r}")]])
+        return script("map_add"), lambda: [self.code, sign + self.region.replica, payload]
 
     def get(self, field: str) -> int:
         """The count of ``field`` (0 for a field never written)."""
-        return int(self._read("get", check_field(field))[0])
+        return int(self._read(*self.get_call(field))[0])
 
     def top(self, n: int = 10) -> list[tuple[str, int]]:
         """The ``n`` largest counts, largest first, equal counts in field-name order."""
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise ValueError(f"top() takes a count >= 0, got {n!r}")
-        flat = self._read("top", str(n))
-        return [(flat[i], int(flat[i + 1])) for i in range(0, len(flat), 2)]
+        return ranked(self._read(*self.top_call(n)))
 
     def total(self) -> int:
         """The sum of every field's count."""
-        return int(self._read("size")[1])
+        return int(self._read(*SIZE)[1])
 
     def __len__(self) -> int:
         """How many fields have a count other than 0."""
-        return int(self._read("size")[0])
+        return int(self._read(*SIZE)[0])
 
     def items(self) -> dict[str, int]:
         """Every field with a count other than 0, by field name (reads the whole map)."""
-        return self.state().items()
+        return self.items_in(self._fields())
+
+    def items_in(self, fields: Mapping[str, str]) -> dict[str, int]:
+        """The counts of the map's hash ``fields``, as :meth:`items` gives them."""
+        return self.pure_in(fields).items()
+
+    def get_call(self, field: str) -> tuple[str, ...]:
+        """What ``map_read.lua`` is asked for ``get(field)``."""
+        return "get", check_field(field)
+
+    def top_call(self, n: int) -> tuple[str, ...]:
+        """What ``map_read.lua`` is asked for ``top(n)`` (:func:`ranked` reads its reply)."""
+        return "top", str(check_count(n))
+
+    def read_args(self, mode: str, *args: str) -> tuple[LuaScript, list[str], list[str]]:
+        """``map_read.lua``'s script, keys and arguments for a read through the index."""
+        return script("map_read"), [self.key], [self.code, mode, *args]
 
     def delete_field(self, *fields: str) -> bool:
         """Reset ``fields`` as observed here; True when a count was reset.
@@ -219,15 +231,18 @@ class RedisCounterMap(RedisObject[CounterMap]):
         )
 
     def _read(self, mode: str, *args: str) -> list[str]:
-        try:
-            result: list[str] = self.region.scripts.call(
-                script("map_read"), [self.key], [self.code, mode, *args]
-            )
-        except ScriptError as exc:
-            raise self.refusal(exc) from None
-        except ResponseError as exc:
-            raise self.obstacle(exc) from None
+        with self.domain_errors():
+            result: list[str] = self.region.scripts.call(*self.read_args(mode, *args))
         return result
+
+
+#: What ``map_read.lua`` is asked for ``len`` and ``total``: ``[fields, total]``.
+SIZE = ("size",)
+
+
+def ranked(flat: list[str]) -> list[tuple[str, int]]:
+    """``top()``'s pairs from ``map_read.lua``'s flat ``[field, count, ...]`` reply."""
+    return [(flat[i], int(flat[i + 1])) for i in range(0, len(flat), 2)]
 
 
 def _field_of(slot: str) -> str | None:

@@ -10,6 +10,7 @@ from crdtredis.crdt.gset import check_element
 from crdtredis.crdt.interface import StateDict
 from crdtredis.crdt.orset import Tag
 from crdtredis.store.codec import format_id, parse_id
+from crdtredis.store.handle import WriteCall
 from crdtredis.store.scripts import lua_source, script
 from crdtredis.store.types.contract import Fields, StoredType
 from crdtredis.store.types.elements import RedisSet, set_summary
@@ -84,6 +85,12 @@ class ORSetType(StoredType):
 ORSET = ORSetType()
 
 
+def tag_of(reply: str) -> Tag:
+    """The tag an add was given, from ``orset_update.lua``'s ``n@replica`` reply."""
+    counter, replica = parse_id(reply)
+    return replica, counter
+
+
 class RedisORSet(RedisSet[ORSet]):
     """An observed-remove set (:class:`~crdtredis.crdt.ORSet`) in Redis."""
 
@@ -91,18 +98,28 @@ class RedisORSet(RedisSet[ORSet]):
 
     def add(self, element: str) -> Tag:
         """Add ``element`` under a fresh tag, which is returned."""
+        return tag_of(self._write_with(*self.add_call(element)))
+
+    def add_call(self, element: str) -> WriteCall:
+        """The write adding ``element`` under a fresh tag (:func:`tag_of` reads its reply)."""
         check_element(element)
-        tag = self._write_with(
-            script("orset_update"),
-            lambda: [self.name, self.code, "add", element, self.region.replica],
-        )
-        counter, replica = parse_id(tag)
-        return replica, counter
+        return script("orset_update"), lambda: [
+            self.name,
+            self.code,
+            "add",
+            element,
+            self.region.replica,
+        ]
 
     def remove(self, element: str) -> None:
         """Remove ``element`` as observed here; ``KeyError`` if it is not a member."""
+        with self.not_a_member(element):
+            self._write_with(*self.remove_call(element))
+
+    def remove_call(self, element: str) -> WriteCall:
+        """The write removing ``element`` as observed here (refused: not a member)."""
         check_element(element)
-        self._remove("orset_update", element, self.name, self.code, "remove", element, "")
+        return script("orset_update"), lambda: [self.name, self.code, "remove", element, ""]
 
     def tombstones(self) -> int:
         return sum(len(v.split(",")) for f, v in self._fields().items() if f[:1] == "~")

@@ -16,7 +16,7 @@ from crdtredis.crdt.gcounter import check_amount
 from crdtredis.crdt.interface import StateDict, check_replica_id
 from crdtredis.crdt.schema import expect_floors, expect_slots, expect_state
 from crdtredis.store.codec import check_slot
-from crdtredis.store.handle import RedisObject
+from crdtredis.store.handle import RedisObject, WriteCall
 from crdtredis.store.scripts import lua_source, script
 from crdtredis.store.types.contract import Fields, StoredType
 
@@ -116,15 +116,28 @@ class RedisCounter(RedisObject[Counter]):
     """What both counter handles do: read the value, add to this region's slot."""
 
     def value(self) -> int:
-        fields = self._fields()
-        if not fields:
-            return 0
-        return self.stored.value(self.stored.decode_hash(fields)) or 0
+        return self.value_in(self._fields())
+
+    def value_in(self, fields: Mapping[str, str]) -> int:
+        """The value of the counter's hash ``fields`` (0 for a missing counter)."""
+        return (self.stored.value(self.decoded(fields)) or 0) if fields else 0
 
     def _add(self, sign: str, n: int) -> int:
+        return value_after(self._write_with(*self.add_call(sign, n)))
+
+    def add_call(self, sign: str, n: int) -> WriteCall:
+        """The write adding ``n >= 0`` to this region's slot (``sign`` '-': its N slot)."""
         amount = str(check_amount(n))
-        p, n, p_floor, n_floor = self._write_with(
-            script("counter_add"),
-            lambda: [self.code, sign + self.region.replica, "1", self.name, amount],
-        )
-        return (int(p) - int(p_floor)) - (int(n) - int(n_floor))
+        return script("counter_add"), lambda: [
+            self.code,
+            sign + self.region.replica,
+            "1",
+            self.name,
+            amount,
+        ]
+
+
+def value_after(result: list[str]) -> int:
+    """A counter's value from what ``counter_add.lua`` returns: slot sums and floors."""
+    p, n, p_floor, n_floor = result
+    return (int(p) - int(p_floor)) - (int(n) - int(n_floor))
