@@ -57,8 +57,7 @@ local function crdt_index_rebuild(data)
   for j = 1, #all, 2 do fields[all[j]] = all[j + 1] end
   local counts, total = {}, 0
   for f, v in pairs(fields) do
-    local mark = string.sub(f, 1, 1)
-    if f ~= '' and mark ~= '~' and mark ~= '@' and mark ~= '*' then
+    if crdt_is_slot(f) then
       local sign, field = crdt_slot_parts(f)
       local live = crdt_slot_live(sign, v, fields['~' .. f])
       counts[field] = (counts[field] or 0) + live

@@ -107,20 +107,35 @@ local function crdt_hset_all(data, items)
   end
 end
 
+-- Whether hash field `f` of a counter or counter map is a slot ('<replica>',
+-- '-<replica>', a map's '<replica>,<field>'): not its type, expiry, birth or a
+-- floor ('~' before a slot).
+local function crdt_is_slot(f)
+  local mark = string.sub(f, 1, 1)
+  return f ~= '' and mark ~= '~' and mark ~= '@' and mark ~= '*'
+end
+
+-- The slots and the floors of a counter's or counter map's HGETALL reply, each
+-- by slot field; nil and the first field that is no integer when one is corrupt.
+local function crdt_slots_of(all)
+  local slots, floors = {}, {}
+  for j = 1, #all, 2 do
+    local f, v = all[j], all[j + 1]
+    if f ~= '' and f ~= '@' and f ~= '*' then
+      if not string.match(v, '^%d+$') then return nil, f end
+      if string.sub(f, 1, 1) == '~' then floors[string.sub(f, 2)] = v else slots[f] = v end
+    end
+  end
+  return slots, floors
+end
+
 -- A counter's (or counter map's) delete, what is observed here reset: every
 -- slot's value becomes its floor (a concurrent increment elsewhere raises its
 -- slot above the floor and counts). False when nothing was above its floor,
 -- 'CORRUPT <field>' (before any write) for a slot that is no integer.
 local function crdt_reset_slots(data)
-  local all = redis.call('HGETALL', data)
-  local slots, floors = {}, {}
-  for j = 1, #all, 2 do
-    local f, v = all[j], all[j + 1]
-    if f ~= '' and f ~= '@' and f ~= '*' then
-      if not string.match(v, '^%d+$') then return 'CORRUPT ' .. f end
-      if string.sub(f, 1, 1) == '~' then floors[string.sub(f, 2)] = v else slots[f] = v end
-    end
-  end
+  local slots, floors = crdt_slots_of(redis.call('HGETALL', data))
+  if not slots then return 'CORRUPT ' .. floors end
   local updates = {}
   for f, v in pairs(slots) do
     if not floors[f] or crdt_greater(v, floors[f]) then
@@ -143,12 +158,11 @@ local function crdt_retire_slots(data, replica)
   for j = 1, #all, 2 do fields[all[j]] = all[j + 1] end
   local own = false
   for f, v in pairs(fields) do
-    local mark = string.sub(f, 1, 1)
-    if f ~= '' and mark ~= '~' and mark ~= '@' and mark ~= '*' then
+    if crdt_is_slot(f) then
       local floor = fields['~' .. f]
       if not floor or crdt_greater(v, floor) then return nil end
       local id = f
-      if mark == '-' then id = string.sub(f, 2) end
+      if string.sub(f, 1, 1) == '-' then id = string.sub(f, 2) end
       local comma = string.find(id, ',', 1, true)
       if comma then id = string.sub(id, 1, comma - 1) end
       if id == replica and (not own or crdt_greater(v, own)) then own = v end

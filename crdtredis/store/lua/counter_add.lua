@@ -44,17 +44,8 @@ if guard then return crdt_fail(guard) end
 -- its floor (the value a delete observed; '~' .. field), never below zero.
 local totals
 if ARGV[4] == '1' then
-  local all = redis.call('HGETALL', KEYS[3])
-  local slots, floors = {}, {}
-  for j = 1, #all, 2 do
-    local f, v = all[j], all[j + 1]
-    if f ~= '' and f ~= '@' and f ~= '*' then
-      if not string.match(v, '^%d+$') then
-        return crdt_fail('CORRUPT', f .. '\t' .. ARGV[5])
-      end
-      if string.sub(f, 1, 1) == '~' then floors[string.sub(f, 2)] = v else slots[f] = v end
-    end
-  end
+  local slots, floors = crdt_slots_of(redis.call('HGETALL', KEYS[3]))
+  if not slots then return crdt_fail('CORRUPT', floors .. '\t' .. ARGV[5]) end
   if seeded[1] then slots[field], floors[field] = base, base end
   -- This call's amount counts as added already (it is written below).
   local p, n, fp, fn = {ARGV[6]}, {}, {}, {}
