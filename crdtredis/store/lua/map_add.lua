@@ -51,7 +51,7 @@ end
 local guard = crdt_guard(KEYS[1], KEYS[2], ARGV[1])
 if guard then return crdt_fail(guard) end
 
-local changed, first = {}, nil
+local changed = {}
 for _, plan in ipairs(plans) do
   local index, total = crdt_index_open(plan.data, plan.created)
   local wrote = false
@@ -75,11 +75,9 @@ for _, plan in ipairs(plans) do
     end
   end
   if wrote then changed[#changed + 1] = plan.name end
-  if plan.created and not wrote then
-    redis.call('DEL', index)
-  else
-    crdt_index_close(plan.data, index, total)
-  end
+  -- A map created by nothing but zeros was not written: no index either
+  -- (opening it for a new map already removed any left from an earlier life).
+  if wrote or not plan.created then crdt_index_close(plan.data, index, total) end
 end
 crdt_record(KEYS[1], KEYS[2], changed)
 local head = plans[1]
