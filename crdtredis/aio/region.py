@@ -13,12 +13,18 @@ from crdtredis.aio.objects import AsyncCounter, AsyncCounterMap, AsyncORSet
 from crdtredis.store import RegionStore, batch
 from crdtredis.store.guard import is_refusal
 from crdtredis.store.region import SOCKET_TIMEOUT
-from crdtredis.store.scripts import LuaScript, ScriptError
+from crdtredis.store.scripts import LuaScript, ScriptError, is_cluster
 
 #: What an awaited script call can give back instead of its result: the call
 #: must go through the blocking region (its script was forgotten, or the
 #: identity changed under it).
 _HAND_OVER = object()
+
+#: Why a Redis Cluster is refused.
+SINGLE_SERVER = (
+    "crdtredis.aio runs on a single Redis server; for a Redis Cluster use the blocking "
+    "crdtredis.Region"
+)
 
 #: Connections an asyncio region opens at most by default.
 MAX_CONNECTIONS = 50
@@ -39,11 +45,8 @@ class AsyncRegion:
     """
 
     def __init__(self, store: RegionStore, client: redis.asyncio.Redis) -> None:
-        if isinstance(client, redis.asyncio.RedisCluster):
-            raise ValueError(
-                "crdtredis.aio runs on a single Redis server; for a Redis Cluster use "
-                "the blocking crdtredis.Region"
-            )
+        if isinstance(client, redis.asyncio.RedisCluster) or is_cluster(store.client):
+            raise ValueError(SINGLE_SERVER)
         self.store = store
         self.client = client
 
@@ -60,10 +63,7 @@ class AsyncRegion:
         the loop that uses them.
         """
         if options.get("cluster"):
-            raise ValueError(
-                "crdtredis.aio runs on a single Redis server; for a Redis Cluster use "
-                "the blocking crdtredis.Region"
-            )
+            raise ValueError(SINGLE_SERVER)  # before the store connects to the cluster
         store = RegionStore(name, url, **options)
         timeout = options.get("socket_timeout", SOCKET_TIMEOUT)
         pool = redis.asyncio.BlockingConnectionPool.from_url(
