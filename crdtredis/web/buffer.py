@@ -42,4 +42,9 @@ class ViewBuffer:
         return taken
 
     def __len__(self) -> int:
-        return sum(sum(fields.values()) for fields in self.counts.values())
+        return views_in(self.counts)
+
+
+def views_in(counts: dict[str, dict[str, int]]) -> int:
+    """How many views a batch (map -> field -> views) holds."""
+    return sum(sum(fields.values()) for fields in counts.values())

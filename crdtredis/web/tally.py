@@ -16,7 +16,7 @@ from typing import Any
 from crdtredis.crdt.countermap import check_field
 from crdtredis.errors import BatchError
 from crdtredis.store.layout import check_name
-from crdtredis.web.buffer import ViewBuffer
+from crdtredis.web.buffer import ViewBuffer, views_in
 
 log = logging.getLogger("crdtredis.web.pageviews")
 
@@ -83,12 +83,12 @@ class ViewTally:
         return the maps written that still need their TTL."""
         if isinstance(error, BatchError):
             refused = {k: batch.pop(k) for k in list(batch) if k in error.failures}
-            self.lost(sum(sum(f.values()) for f in refused.values()), describe(error))
+            self.lost(views_in(refused), describe(error))
         elif error is not None:
-            self.lost(sum(sum(f.values()) for f in batch.values()), describe(error))
+            self.lost(views_in(batch), describe(error))
             batch = {}
         with self._lock:
-            self.written += sum(sum(fields.values()) for fields in batch.values())
+            self.written += views_in(batch)
             new = sorted(batch.keys() - self._expiring) if self.ttl is not None else []
             self._expiring.update(new)  # one try per key and process at a time
         return new
