@@ -216,7 +216,8 @@ class RegionCollector:
         )
         held = GaugeMetricFamily(
             "crdtredis_collection_held_back",
-            "Graves waiting for collection whose last change the peer has not merged.",
+            "Graves waiting for collection whose last change the peer has not merged, or "
+            "whose merge there this region has not pulled back yet.",
             labels=["peer"],
         )
         for peer, count in found.held_back_by.items():

@@ -67,21 +67,39 @@ class Collector:
         self.horizon = horizon
         self._last = float("-inf")
         self._round = threading.Lock()
+        #: A pass ended and asked for a round (see :meth:`maybe_collect`).
+        self._again = False
         self._cursors: dict[int, int] = {}
         #: Per shard, the version up to which objects were swept.
         self._swept: dict[int, int] = {}
         self._incarnation = region.incarnation
 
     def maybe_collect(self) -> int:
-        """A round if the last one is ``every`` seconds old and none is under way in
-        this process (passes from several peers end at once); how much went."""
-        if time.monotonic() - self._last < self.every or not self._round.acquire(blocking=False):
-            return 0
-        try:
-            self._last = time.monotonic()
-            return self.collect()
-        finally:
-            self._round.release()
+        """A round if the last one is ``every`` seconds old; how much went.
+
+        Passes from several peers end at once, and one round runs at a time.
+        A pass that ends during a round never waits for it: it asks for
+        another, which the running round's thread does next if one is due
+        by then (with rounds due at every pass, the copies the later pass
+        just covered, see :mod:`~crdtredis.replication.frontier`, are not left
+        for a round after the next pass).
+        """
+        done = 0
+        self._again = True
+        while self._again and self._due():
+            if not self._round.acquire(blocking=False):
+                return done  # the holder sees the request after its round
+            try:
+                while self._again and self._due():
+                    self._again = False
+                    self._last = time.monotonic()
+                    done += self.collect()
+            finally:
+                self._round.release()
+        return done
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._last >= self.every
 
     def collect(self) -> int:
         """One round over every shard; how much went (0 while any peer is unknown)."""
@@ -172,7 +190,7 @@ class Collector:
         """Collect (without trimming) objects past the frontier that every peer behind
         them has merged through a middle region (:mod:`crdtredis.replication.relay`)."""
         region, layout = self.region, self.region.layout
-        far = [p for p in self.peers if self._cut_off(p)]
+        far = {p for p in self.peers if self._cut_off(p)}
         known = [v for v in merged.values() if v is not None]
         if not self.relays or not known or not far:
             return 0
@@ -196,7 +214,7 @@ class Collector:
             if found
         ]
         asking = relay.Puller(region.name, region.incarnation)
-        shown = relay.proven(held, merged, self.relays, asking)
+        shown = relay.proven(held, merged, self.relays, asking, far)
         collect = region.types.collect_script()
         calls: list[Call] = []
         for h in held:
@@ -268,7 +286,7 @@ def waiting(region: RegionStore, peers: Sequence[str], limit: int = WAITING_LIMI
             for peer, versions in merged.items():
                 if versions is None or (version is not None and version > versions[shard]):
                     held[peer] += 1
-    return Waiting(total, held, _unmerged(region, merged))
+    return Waiting(total, held, _unmerged(region, merged_by_each(region, peers, covered=False)))
 
 
 def _unmerged(region: RegionStore, merged: dict[str, list[int] | None]) -> dict[str, int]:

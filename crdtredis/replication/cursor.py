@@ -12,6 +12,7 @@ forward within one pair of incarnations.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from crdtredis.store.identity import RegionIdentity
@@ -61,7 +62,7 @@ class Cursor:
         return cls.parse(peer, region.client.hgetall(region.layout.cursor_key(peer)))
 
     @classmethod
-    def parse(cls, peer: str, fields: dict[str, str]) -> Cursor | None:
+    def parse(cls, peer: str, fields: Mapping[str, str]) -> Cursor | None:
         """A cursor from its stored hash (here or in a peer); None when absent or malformed."""
         try:
             shards = int(fields["shards"])

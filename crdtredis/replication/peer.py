@@ -113,6 +113,8 @@ class PeerHeads:
     #: What is wrong with the shards that are corrupt or inconsistent.
     problems: dict[int, str]
     #: The peer's cursor on the region pulling now: what the peer has merged of it.
+    #: Read with the heads or before them, never after: every change the peer
+    #: made while merging up to it is at or below ``versions``.
     cursor_on_puller: Cursor | None
     #: Each shard's trim mark: the highest version dropped from its change
     #: index (every configured peer had pulled it). A puller whose cursor is
@@ -141,19 +143,36 @@ class PeerIncarnation:
         holds something that is not a version is reported and given as None
         (skipped), so the other shards still sync. One round trip.
         """
+        ahead = self.cursor_ahead(puller)
         pipe = self._pipeline()
         self.queue_heads(pipe, puller)
-        return self.parse_heads(pipe.execute(raise_on_error=False), puller)
+        return self.parse_heads([*ahead, *pipe.execute(raise_on_error=False)], puller)
+
+    def cursor_ahead(self, puller: str) -> list[Any]:
+        """The peer's cursor on ``puller`` in a round trip of its own, before the heads,
+        for a cluster (whose pipelines run their parts on several nodes at once, in no
+        order); nothing elsewhere, where :meth:`queue_heads` reads it first."""
+        if not isinstance(self.peer.client, redis.RedisCluster):
+            return []
+        pipe = self._pipeline()
+        pipe.hgetall(self.layout.cursor_key(puller))
+        return list(pipe.execute(raise_on_error=False))  # an error reads as no cursor
 
     def queue_heads(self, pipe: Any, puller: str) -> None:
+        """The peer's cursor on ``puller`` (but on a cluster: :meth:`cursor_ahead`),
+        then every shard's head: read in that order, the heads cover every change
+        the peer made while merging up to the cursor (see
+        :mod:`crdtredis.replication.frontier`)."""
+        if not isinstance(self.peer.client, redis.RedisCluster):
+            pipe.hgetall(self.layout.cursor_key(puller))
         for shard in range(self.layout.shards):
             pipe.hmget(self.layout.head_key(shard), "v", "trim")
             pipe.zrevrange(self.layout.changes_key(shard), 0, 0, withscores=True)
-        pipe.hgetall(self.layout.cursor_key(puller))
 
     def parse_heads(self, replies: list[Any], puller: str) -> PeerHeads:
+        """The replies of :meth:`cursor_ahead` and :meth:`queue_heads`, in that order."""
         replies = list(replies)
-        theirs = replies.pop()
+        theirs = replies.pop(0)
         cursor = Cursor.parse(puller, theirs) if isinstance(theirs, dict) else None
         trims = [0] * self.layout.shards
         for shard in range(self.layout.shards):

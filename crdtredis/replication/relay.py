@@ -32,12 +32,13 @@ direct link is back.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis
 
+from crdtredis.replication import frontier
 from crdtredis.replication.cursor import Cursor
 from crdtredis.replication.peer import Peer
 from crdtredis.store.layout import KeyLayout
@@ -77,14 +78,22 @@ def proven(
     merged: Mapping[str, list[int] | None],
     relays: Mapping[str, Peer],
     asking: Puller,
+    far: Collection[str],
 ) -> set[str]:
     """The candidates every peer behind them has merged through some middle region.
 
     ``merged`` (this region's copies of its peers' cursors) only picks the
     relays worth asking; the proof is read at the relay itself. Unreachable
     relays prove nothing (their errors are swallowed: collection waits).
+    Only peers in ``far`` (cut off from this region) are looked for through
+    relays: a peer this region still pulls from holds its candidates back
+    until this region has pulled its change of them (see
+    :mod:`crdtredis.replication.frontier`), or that change would bring the
+    tombstones back here.
     """
-    wanted = {name: set(ps) for h in held for name, ps in h.behind.items() if ps}
+    wanted = {
+        name: set(ps) for h in held for name, ps in h.behind.items() if ps and set(ps) <= set(far)
+    }
     if not wanted:
         return set()
     shown: dict[str, set[str]] = {name: set() for name in wanted}
@@ -128,7 +137,7 @@ def _shown_by(
         return []
     copies: dict[str, list[int]] = {}
     for p, fields in copied.items():
-        cursor = Cursor.parse(p, fields) if isinstance(fields, dict) else None
+        cursor = frontier.latest_copy(p, fields) if isinstance(fields, dict) else None
         if cursor is not None and cursor.incarnation == incarnation:
             copies[p] = cursor.versions
     shown = []

@@ -123,10 +123,9 @@ def _scripted(
     source = _open(peer, fields)
     if source.identity.shards != len(after):
         return Survey(source, source.heads(puller), after, None, set())
-    replies: list[Any] = []
+    replies: list[Any] = [_pairs(theirs) if not _failed(theirs) else {}]
     for head, newest in heads:
         replies += [_checked(head, raise_it=False), _scores(newest)]
-    replies.append(_pairs(theirs) if not _failed(theirs) else {})
     read = source.parse_heads(replies, puller)
     found = [_scores(pages[shard]) for shard in wanted]
     page, trimmed = source.parse_changes(wanted, found, read.trims)
@@ -161,9 +160,10 @@ def _pipelined(
     before the heads, so a trim mark that overtook it shows (see
     :meth:`PeerIncarnation.changes`)."""
     layout = KeyLayout(peer.prefix, len(after))
+    shape = PeerIncarnation(peer, _NO_IDENTITY, layout)
+    ahead = shape.cursor_ahead(puller)
     pipe = peer.client.pipeline(transaction=False)
     pipe.hgetall(layout.identity_key)
-    shape = PeerIncarnation(peer, _NO_IDENTITY, layout)
     shape.queue_changes(pipe, wanted, limit)
     shape.queue_heads(pipe, puller)
     replies = pipe.execute(raise_on_error=False)
@@ -176,7 +176,7 @@ def _pipelined(
     if source.identity.shards != len(after):
         return Survey(source, source.heads(puller), after, None, set())
     pages = replies[1 : 1 + len(wanted)]
-    heads = shape.parse_heads(replies[1 + len(wanted) :], puller)
+    heads = shape.parse_heads([*ahead, *replies[1 + len(wanted) :]], puller)
     page, trimmed = shape.parse_changes(wanted, pages, heads.trims)
     return Survey(source, heads, after, page, trimmed)
 

@@ -209,9 +209,7 @@ class Syncer:
         )
         survey = first.heads if first is not None else source.heads(self.region.name)
         self._check_not_rolled_back(peer, survey.cursor_on_puller)
-        frontier.remember(
-            self.region, peer.name, survey.cursor_on_puller, source.identity.incarnation
-        )
+        frontier.remember(self.region, peer.name, survey, source.identity.incarnation)
         heads = survey.versions
         for shard, problem in survey.problems.items():
             report.shard_problems[shard] = problem

@@ -22,7 +22,10 @@ A region's Redis holds, under a prefix (``crdt`` by default)::
                             <region>.<incarnation> for every replica id known here
     crdt#cursor:<peer>      how far this region has pulled from <peer> (replication)
     crdt#merged:<peer>      <peer>'s cursor on this region, read in passes from it:
-                            what <peer> has merged of this region
+                            what <peer> has merged of this region; next.* fields
+                            hold the latest copy and <peer>'s heads read with it,
+                            which count once this region has pulled past them
+                            (see replication/frontier.py)
     crdt#sync:<peer>        statistics of the last sync passes from <peer>
     crdt#lock:<peer>        held by the one sync pass from <peer> under way
     crdt#retry:<peer>       names from <peer> a local key of another kind kept out;

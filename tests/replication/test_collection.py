@@ -6,6 +6,7 @@ import pytest
 
 from crdtredis.replication import Region
 from crdtredis.replication.inspection import region_status
+from crdtredis.replication.leases import ShardLeases
 from tests.regions import converge
 from tests.replication.conftest import Regions
 from tests.support import wait_for
@@ -48,9 +49,9 @@ def expire_everywhere(live: list[Region], name: str) -> None:
 
 def test_an_expired_key_leaves_no_trace_once_every_peer_merged_it(regions: Regions) -> None:
     live = regions.all()
-    collect_at_every_pass(live)
-    expire_everywhere(live, "views:day1")
+    expire_everywhere(live, "views:day1")  # no collection yet, however long the passes took
     assert all(traces(r, "views:day1") for r in live)  # graves and index entries, for now
+    collect_at_every_pass(live)
     converge(live, rounds=3)
     assert [traces(r, "views:day1") for r in live] == [[], [], []]
 
@@ -131,6 +132,36 @@ def test_deleted_keys_leave_no_trace_once_every_peer_merged_the_delete(regions: 
     assert [r.counter("deleted:count").value() for r in live] == [5, 5, 5]
     assert [r.orset("deleted:set").members() for r in live] == [{"x"}] * 3
     assert [r.sequence("deleted:log").to_list() for r in live] == [["y"]] * 3
+
+
+def test_a_collected_tombstone_never_comes_back_from_a_peer_that_merged_it(
+    regions: Regions,
+) -> None:
+    """ap indexed the delete as a change of its own when it merged it. us must pull that
+    change before it collects: else the pull brings the tombstone back to us, as a new
+    change for every region that had collected it too, round and round."""
+    live = regions.all()
+    eu, us, ap = live
+    collect_at_every_pass(live)
+    for region in live:
+        region.counter("deleted:count").incr(100)
+    converge(live)
+    assert eu.delete("deleted:count") == 1
+    assert us.sync_peer("eu").keys_changed == 1
+    assert ap.sync_peer("us").keys_changed == 1  # ap's own change, past us's cursor on ap
+    assert eu.sync_peer("us").ok  # eu has merged us's delete too
+    assert us.sync_peer("eu").ok
+    busy = ShardLeases(us, "ap")  # another pass holds the shard: this one cannot pull it
+    assert busy.acquire([ap.layout.shard_of("deleted:count")])
+    try:
+        # It reads that ap has merged the delete, and that ap changed the shard since.
+        assert us.sync_peer("ap").ok
+    finally:
+        busy.release()
+    assert traces(us, "deleted:count")  # kept: ap's change is not pulled yet
+    assert us.sync_peer("ap").keys_changed == 0  # nothing to bring back
+    converge(live, rounds=4)
+    assert [traces(r, "deleted:count") for r in live] == [[], [], []]
 
 
 def test_writes_after_collection_are_not_swallowed_by_remains_elsewhere(regions: Regions) -> None:

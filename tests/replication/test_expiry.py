@@ -34,7 +34,8 @@ def test_a_key_with_a_ttl_expires_in_every_region(regions: Regions) -> None:
     converge(live)
     assert eu.expire("views", TTL)
     converge(live)
-    assert all(0 < r.ttl("views") <= TTL for r in live)
+    # Every region has the expiry (-1 would mean none); a slow pass may find it past (-2).
+    assert all(r.ttl("views") != -1 and r.ttl("views") <= TTL for r in live)
     wait_for(lambda: gone_everywhere(live, "views"), message="views freed in every region")
     converge(live)
     assert gone_everywhere(live, "views")
