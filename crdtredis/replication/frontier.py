@@ -92,10 +92,9 @@ class Pending:
         )
 
 
-def _went_back(earlier: Cursor | None, later: Cursor) -> bool:
-    return earlier is not None and (
-        len(earlier.versions) != len(later.versions)
-        or any(new < old for old, new in zip(earlier.versions, later.versions, strict=True))
+def _went_back(earlier: Cursor, later: Cursor) -> bool:
+    return len(earlier.versions) != len(later.versions) or any(
+        new < old for old, new in zip(earlier.versions, later.versions, strict=True)
     )
 
 
