@@ -70,8 +70,8 @@ def worker(settings: Settings, burst: bool, name: str | None) -> None:
     from crdtredis.workers.worker import run_worker, wait_until_ready
 
     config = settings.config
-    # Fails fast, with a clear error, when the local Redis is unreachable; waits
-    # while it is full or loading.
+    # Waits while the local Redis is down, full or loading; fails fast, with a
+    # clear error, on bad credentials or settings.
     if not wait_until_ready(config):
         return
     click.echo(

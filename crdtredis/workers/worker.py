@@ -14,7 +14,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from rq import Queue, SimpleWorker
 
-from crdtredis.config import RegionConfig
+from crdtredis.config import RegionConfig, redact
 from crdtredis.replication import Region
 from crdtredis.workers import roster, runtime
 from crdtredis.workers.scheduler import SyncScheduler
@@ -39,13 +39,25 @@ def not_ready(error: Exception) -> bool:
     )
 
 
-def wait_until_ready(config: RegionConfig) -> bool:
-    """Open the region, waiting while its Redis is full or loading; False if stopped meanwhile.
+def unreachable(error: Exception) -> bool:
+    """Whether a local Redis could not be reached (not up yet, restarting, a network
+    hiccup), rather than refused these credentials."""
+    return isinstance(
+        error, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError
+    ) and not isinstance(error, redis.exceptions.AuthenticationError)
 
-    A worker started (or restarted by its supervisor) while its local Redis
-    is at ``maxmemory`` cannot create or renew the region's identity; it
-    waits for room rather than exit, saying so, until SIGINT or SIGTERM.
-    An unreachable or misconfigured Redis still fails at once.
+
+def wait_until_ready(config: RegionConfig) -> bool:
+    """Open the region, waiting while its Redis is down, full or loading; False if
+    stopped meanwhile.
+
+    A worker started (or restarted by its supervisor) before its local Redis
+    listens, or while it is at ``maxmemory`` and cannot create or renew the
+    region's identity, waits (1 s doubling to 30 s) rather than exit, saying
+    why at each attempt, until SIGINT or SIGTERM: supervisors start services
+    side by side, and a worker that exits on a Redis still starting is one
+    region that stops syncing. Bad credentials and bad settings still fail
+    at once.
     """
     stopped = threading.Event()
     handlers = {
@@ -57,12 +69,18 @@ def wait_until_ready(config: RegionConfig) -> bool:
                 runtime.configure(config)
                 runtime.region()
                 return True
-            except redis.exceptions.ResponseError as exc:
-                if not not_ready(exc):
+            except (
+                redis.exceptions.ResponseError,
+                redis.exceptions.ConnectionError,
+                redis.exceptions.TimeoutError,
+            ) as exc:
+                if not (not_ready(exc) or unreachable(exc)):
                     raise
                 wait = RESTART_BACKOFF.compute(attempt)
                 log.error(
-                    "the local Redis cannot take writes yet (%s); trying again in %.0f s",
+                    "the local Redis at %s %s (%s); trying again in %.0f s",
+                    redact(config.redis_url),
+                    "cannot be reached" if unreachable(exc) else "cannot take writes yet",
                     str(exc).splitlines()[0],
                     wait,
                 )

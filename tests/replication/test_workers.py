@@ -119,3 +119,43 @@ def test_a_worker_started_while_its_redis_is_full_waits_for_room(
         local.config_set("maxmemory", 0)
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=30) == 0, log.read_text()
+
+
+@pytest.mark.parametrize("then", ["listens", "stop"])
+def test_a_worker_started_before_its_redis_listens_waits_for_it(
+    regions: Regions, tmp_path: Path, then: str
+) -> None:
+    regions.servers["eu"].kill()  # a supervisor starting the worker and Redis at once
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:
+        worker = subprocess.Popen(
+            [CONSOLE_SCRIPT, "worker"],
+            env={**os.environ, **region_env(regions, "eu", max_backoff=1)},
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        wait_for(lambda: "cannot be reached" in log.read_text(), message="the worker waits")
+        assert worker.poll() is None, log.read_text()
+        if then == "listens":
+            regions.servers["eu"].start()
+            eu = regions.open("eu")
+            wait_for(lambda: stats.read(eu, "us").last_attempt is not None, message="a first pass")
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0, log.read_text()
+
+
+def test_a_worker_refused_by_its_redis_fails_at_once(regions: Regions) -> None:
+    env = region_env(regions, "eu")
+    url = env["CRDTREDIS_REDIS_URL"].replace("//", "//nobody:wrong-s3cret@")  # WRONGPASS
+    env["CRDTREDIS_REDIS_URL"] = url
+    done = subprocess.run(
+        [CONSOLE_SCRIPT, "worker"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("error: ") and "wrong-s3cret" not in done.stderr
