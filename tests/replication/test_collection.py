@@ -7,6 +7,7 @@ import pytest
 from crdtredis.replication import Region
 from crdtredis.replication.inspection import region_status
 from crdtredis.replication.leases import ShardLeases
+from tests.conftest import ServerFactory
 from tests.regions import converge
 from tests.replication.conftest import Regions
 from tests.support import wait_for
@@ -221,6 +222,33 @@ def test_collection_goes_through_a_middle_region_once_the_far_peer_merged_there(
     healed = open_regions(ap_reaches_eu=True)  # the link is back: ap pulls eu itself
     rounds(healed, 3)
     assert [r.orset("relayed:set").members() for r in healed] == [{"b"}] * 3
+
+
+def test_a_peer_this_region_still_pulls_is_never_proven_through_a_relay(
+    regions: Regions, redis_servers: ServerFactory
+) -> None:
+    """sg is cut off from eu; ap is the relay. us is reachable, but eu has not pulled
+    us's merge of the delete: proof through ap that us merged it is not enough, for
+    that merge, a change of us's own, would bring the tombstone back to eu."""
+    url = {name: server.url for name, server in regions.servers.items()}
+    url["sg"] = redis_servers(appendonly=True).url
+    cut = "redis://127.0.0.1:9/0"  # nothing listens there
+    eu = Region("eu", url["eu"], peers={"us": url["us"], "ap": url["ap"], "sg": cut})
+    us = Region("us", url["us"], peers={p: url[p] for p in ("eu", "ap", "sg")})
+    ap = Region("ap", url["ap"], peers={p: url[p] for p in ("eu", "us", "sg")})
+    sg = Region("sg", url["sg"], peers={"us": url["us"], "ap": url["ap"], "eu": cut})
+    live = [eu, us, ap, sg]
+    collect_at_every_pass(live)
+    eu.counter("relayed:count").incr(3)
+    rounds(live, 3)  # the passes over the cut link fail; the others go on
+    assert eu.delete("relayed:count") == 1
+    for region, peer in [("ap", "eu"), ("us", "eu"), ("sg", "ap"), ("us", "ap")]:
+        assert {r.name: r for r in live}[region].sync_peer(peer).ok
+    for peer in ("us", "sg"):  # ap learns that us and sg merged its change
+        assert ap.sync_peer(peer).ok
+    assert eu.sync_peer("ap").ok  # eu: sg is cut off, us not pulled since the delete
+    assert eu.client.exists(eu.layout.data_key("relayed:count"))  # kept for us's change
+    assert eu.sync_peer("us").keys_changed == 0  # nothing comes back
 
 
 def rounds(live: list[Region], count: int) -> None:
