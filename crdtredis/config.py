@@ -352,7 +352,7 @@ def with_overrides(config: RegionConfig, **changes: Any) -> RegionConfig:
 
 
 #: Query parameters of a Redis URL that carry credentials (redis-py honours both).
-SECRET_PARAMETERS = ("password", "username")
+SECRET_PARAMETERS = ("password", "username", "ssl_password")
 
 
 def redact(url: str) -> str:

@@ -7,11 +7,13 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import threading
 import time
 
 import redis
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import RedisClusterException
 from rq import Queue, SimpleWorker
 
 from crdtredis.config import RegionConfig, redact
@@ -39,12 +41,27 @@ def not_ready(error: Exception) -> bool:
     )
 
 
-def unreachable(error: Exception) -> bool:
-    """Whether a local Redis could not be reached (not up yet, restarting, a network
-    hiccup), rather than refused these credentials."""
-    return isinstance(
-        error, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError
-    ) and not isinstance(error, redis.exceptions.AuthenticationError)
+def unreachable(error: BaseException) -> bool:
+    """Whether a local Redis could not be reached for now (not up yet, restarting, a
+    network or name-service hiccup), rather than refused these credentials or
+    settings (a password, a certificate that does not verify, a bad option)."""
+    if isinstance(
+        error,
+        redis.exceptions.AuthenticationError
+        | redis.exceptions.AuthorizationError
+        | redis.exceptions.BusyLoadingError,
+    ):
+        return False
+    if isinstance(error, redis.exceptions.TimeoutError):
+        return True
+    if isinstance(error, ssl.SSLError):  # an OSError, but about settings, unless cut short
+        return isinstance(error, ssl.SSLEOFError)
+    if isinstance(error, OSError):
+        return True
+    if isinstance(error, redis.exceptions.ConnectionError | RedisClusterException):
+        behind = error.__cause__ or error.__context__
+        return behind is not None and unreachable(behind)
+    return False
 
 
 def wait_until_ready(config: RegionConfig) -> bool:
@@ -68,19 +85,15 @@ def wait_until_ready(config: RegionConfig) -> bool:
             try:
                 runtime.configure(config)
                 runtime.region()
-                return True
-            except (
-                redis.exceptions.ResponseError,
-                redis.exceptions.ConnectionError,
-                redis.exceptions.TimeoutError,
-            ) as exc:
+                return not stopped.is_set()
+            except (redis.exceptions.RedisError, RedisClusterException) as exc:
                 if not (not_ready(exc) or unreachable(exc)):
                     raise
                 wait = RESTART_BACKOFF.compute(attempt)
                 log.error(
                     "the local Redis at %s %s (%s); trying again in %.0f s",
                     redact(config.redis_url),
-                    "cannot be reached" if unreachable(exc) else "cannot take writes yet",
+                    "cannot take writes yet" if not_ready(exc) else "cannot be reached",
                     str(exc).splitlines()[0],
                     wait,
                 )

@@ -157,3 +157,9 @@ def test_a_certificate_that_does_not_verify_is_one_clear_line(
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and "TLS certificate that does not verify" in lines[0], refused.stderr
     assert "ssl_ca_certs" in lines[0]
+    # A worker does not wait for a Redis whose certificate does not verify: a setting to fix.
+    refused = subprocess.run(
+        [CONSOLE_SCRIPT, "worker"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 1
+    assert "TLS certificate that does not verify" in refused.stderr, refused.stderr

@@ -127,16 +127,16 @@ def test_a_worker_started_before_its_redis_listens_waits_for_it(
 ) -> None:
     regions.servers["eu"].kill()  # a supervisor starting the worker and Redis at once
     log = tmp_path / "worker.log"
+    env = region_env(regions, "eu", max_backoff=1)
+    env["CRDTREDIS_REDIS_URL"] += "?password=s3cret-pw"  # the server has none: it is ignored
     with log.open("w") as out:
         worker = subprocess.Popen(
-            [CONSOLE_SCRIPT, "worker"],
-            env={**os.environ, **region_env(regions, "eu", max_backoff=1)},
-            stdout=out,
-            stderr=out,
+            [CONSOLE_SCRIPT, "worker"], env={**os.environ, **env}, stdout=out, stderr=out
         )
     try:
         wait_for(lambda: "cannot be reached" in log.read_text(), message="the worker waits")
         assert worker.poll() is None, log.read_text()
+        assert "s3cret-pw" not in log.read_text()
         if then == "listens":
             regions.servers["eu"].start()
             eu = regions.open("eu")
