@@ -21,7 +21,7 @@ import json
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from crdtredis.crdt import Sequence
 from crdtredis.crdt.interface import StateDict
@@ -37,6 +37,8 @@ CACHED_SEQUENCES = 64
 LAST_ITEMS = 10
 
 _CLOCK = re.compile(r"0|[1-9][0-9]*")
+
+_T = TypeVar("_T")
 
 
 def element_json(ref: tuple[int, str] | list[Any] | None, value: Any) -> str:
@@ -196,14 +198,17 @@ class RedisSequence(RedisObject[Sequence]):
 
     def append(self, value: object) -> OpId:
         """Add ``value`` at the end; return the new element's id."""
-        return self._insert(None, value)
+        return _read_again_once(lambda: self._insert(None, value))
 
     def insert(self, index: int, value: object) -> OpId:
         """Insert ``value`` so it becomes the element at ``index`` (list rules, no clamping)."""
-        return self._insert(index, value)
+        return _read_again_once(lambda: self._insert(index, value))
 
     def remove(self, index: int) -> Any:
         """Remove the element at ``index`` and return its value."""
+        return _read_again_once(lambda: self._remove(index))
+
+    def _remove(self, index: int) -> Any:
         version, current = self._current()
         op_id, value = current.element_at(index)
         target = format_id(op_id[0], op_id[1])
@@ -252,3 +257,15 @@ class RedisSequence(RedisObject[Sequence]):
         else:
             self.region.sequences.drop(self._cache_key)
         return result
+
+
+def _read_again_once(operation: Callable[[], _T]) -> _T:
+    """``operation``, once more on a fresh read if the element it referred to was not
+    stored (NOREF: nothing was written). The cached copy can hold an element the
+    Redis no longer has, when a restart from an older copy of the data lost it
+    without a change of version to show; the write then refers to the log as
+    it is now, as if it had been read just before."""
+    try:
+        return operation()
+    except IndexError:  # the failed write dropped the cached copy
+        return operation()
