@@ -20,6 +20,7 @@ from crdtredis.config import PEER_TIMEOUT, PeerConfig, redact
 from crdtredis.replication.cursor import Cursor
 from crdtredis.store.identity import RegionIdentity, registry_of
 from crdtredis.store.layout import DEFAULT_PREFIX, GRAVE_PREFIX, KeyLayout
+from crdtredis.store.scripts import is_cluster
 
 #: (name, version) pairs from a peer's change index.
 Changes = list[tuple[str, int]]
@@ -152,7 +153,7 @@ class PeerIncarnation:
         """The peer's cursor on ``puller`` in a round trip of its own, before the heads,
         for a cluster (whose pipelines run their parts on several nodes at once, in no
         order); nothing elsewhere, where :meth:`queue_heads` reads it first."""
-        if not isinstance(self.peer.client, redis.RedisCluster):
+        if not is_cluster(self.peer.client):
             return []
         pipe = self._pipeline()
         pipe.hgetall(self.layout.cursor_key(puller))
@@ -163,7 +164,7 @@ class PeerIncarnation:
         then every shard's head: read in that order, the heads cover every change
         the peer made while merging up to the cursor (see
         :mod:`crdtredis.replication.frontier`)."""
-        if not isinstance(self.peer.client, redis.RedisCluster):
+        if not is_cluster(self.peer.client):
             pipe.hgetall(self.layout.cursor_key(puller))
         for shard in range(self.layout.shards):
             pipe.hmget(self.layout.head_key(shard), "v", "trim")
@@ -306,7 +307,7 @@ class PeerIncarnation:
         pipe = self._pipeline()
         for name in names:
             pipe.hgetall(self.layout.data_key(name))
-        cluster = isinstance(self.peer.client, redis.RedisCluster)
+        cluster = is_cluster(self.peer.client)
         if not cluster:
             pipe.hgetall(self.layout.identity_key)
         replies = list(pipe.execute(raise_on_error=False))

@@ -27,6 +27,7 @@ from crdtredis.replication.peer import Changes, Peer, PeerHeads, PeerIncarnation
 from crdtredis.replication.survey import PageStates, Survey, survey
 from crdtredis.store.expiry import EXPIRY_FIELD
 from crdtredis.store.region import RegionStore
+from crdtredis.store.scripts import is_cluster
 
 log = logging.getLogger(__name__)
 
@@ -463,7 +464,7 @@ class Syncer:
         """The peer's identity, heads, first page of ``shards`` and its objects in one
         round trip, when this region holds a cursor for it, ``stored`` (else None: the
         pass opens the peer and reads its heads)."""
-        if stored is None or isinstance(peer.client, redis.RedisCluster):
+        if stored is None or is_cluster(peer.client):
             return None  # a cluster's pipelines run on several nodes at once: no read first
         limit = self._limit(len(shards))
         return survey(peer, self.region.name, stored.versions, limit, shards)
