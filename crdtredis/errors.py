@@ -51,6 +51,10 @@ class ObstructedKeyError(CRDTRedisError, ValueError):
         self.name, self.kind = name, kind
 
 
+class MissingElementError(CRDTRedisError, IndexError):
+    """A sequence write referred to an element that is not stored; nothing was written."""
+
+
 class InvalidStateError(CRDTRedisError, ValueError):
     """Replicated state (from a peer or a caller) failed validation and was not merged."""
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from crdtredis.errors import (
     CRDTRedisError,
     InvalidStateError,
+    MissingElementError,
     ObstructedKeyError,
     SlotOverflowError,
     WrongTypeError,
@@ -58,7 +59,7 @@ def refusal_error(code: str, detail: str, name: str, wanted: str, types: TypeReg
             "deleted; use an OR-Set for elements that go away"
         )
     if code == "NOREF":
-        return IndexError(f"sequence {name!r} has no element {detail!r}")
+        return MissingElementError(f"sequence {name!r} has no element {detail!r}")
     if code == "CONFLICT":
         return InvalidStateError(
             name, f"element {detail[1:]} differs from the stored one: two replicas share an id"

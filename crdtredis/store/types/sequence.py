@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from crdtredis.crdt import Sequence
 from crdtredis.crdt.interface import StateDict
 from crdtredis.crdt.sequence import OpId, normalise_value
+from crdtredis.errors import MissingElementError
 from crdtredis.store.codec import dump_json, format_id, parse_id
 from crdtredis.store.handle import RedisObject
 from crdtredis.store.scripts import lua_source, script
@@ -267,5 +268,5 @@ def _read_again_once(operation: Callable[[], _T]) -> _T:
     it is now, as if it had been read just before."""
     try:
         return operation()
-    except IndexError:  # the failed write dropped the cached copy
+    except MissingElementError:  # the refused write dropped the cached copy
         return operation()
