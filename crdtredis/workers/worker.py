@@ -87,13 +87,14 @@ def wait_until_ready(config: RegionConfig) -> bool:
                 runtime.region()
                 return not stopped.is_set()
             except (redis.exceptions.RedisError, RedisClusterException) as exc:
-                if not (not_ready(exc) or unreachable(exc)):
+                full_or_loading = not_ready(exc)
+                if not (full_or_loading or unreachable(exc)):
                     raise
                 wait = RESTART_BACKOFF.compute(attempt)
                 log.error(
                     "the local Redis at %s %s (%s); trying again in %.0f s",
                     redact(config.redis_url),
-                    "cannot take writes yet" if not_ready(exc) else "cannot be reached",
+                    "cannot take writes yet" if full_or_loading else "cannot be reached",
                     str(exc).splitlines()[0],
                     wait,
                 )
